@@ -1,0 +1,1 @@
+"""The audit trail: every read and write of personal data, hash-chained."""

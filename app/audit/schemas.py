@@ -1,0 +1,22 @@
+"""Access log views."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AccessLogEntry(BaseModel):
+    """Who read or changed the customer's data, when, and for which purpose."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"occurred_at": "2026-11-28T08:00:00Z", "actor_id": "agent-7",
+         "actor_role": "support_agent", "purpose": "service", "action": "read",
+         "resource": "customer", "fields": ["id", "name", "email", "phone"]}]})
+
+    occurred_at: datetime | None = None
+    actor_id: str | None = None
+    actor_role: str | None = None
+    purpose: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    fields: list[str] | None = None

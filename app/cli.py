@@ -1,0 +1,133 @@
+"""The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain."""
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+import yaml
+
+from app.core.config import get_settings
+from app.policy.roles import Role
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
+                log_level=settings.log_level.lower(), proxy_headers=True)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app.core.migrations import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.core.security import mint_token
+
+    try:
+        token = mint_token(get_settings(), role=Role(args.role), sub=args.sub,
+                           partner_id=args.partner_id, ttl_seconds=args.ttl)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+async def _with_session(work):
+    from app.core.db import create_engine, session_factory
+
+    engine = create_engine(get_settings())
+    try:
+        return await work(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from app.audit.chain import verify
+    from app.audit.sealer import seal_pending
+
+    async def run(sessions):
+        sealed = 0 if args.no_seal else await seal_pending(sessions)
+        async with sessions() as session:
+            return sealed, await verify(session)
+
+    sealed, verdict = asyncio.run(_with_session(run))
+    if sealed:
+        print(f"sealed {sealed} new entries")
+    if not verdict.ok:
+        print(f"audit chain BROKEN after {verdict.checked} good entries: {verdict.problem}",
+              file=sys.stderr)
+        return 1
+    note = f" ({verdict.problem})" if verdict.problem else ""
+    print(f"audit chain intact: {verdict.checked} entries{note}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from app.main import app
+
+    spec = json.loads(json.dumps(app.openapi()))
+    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w") as handle:
+            handle.write(text)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="privacy-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=_migrate)
+
+    token = commands.add_parser("token", help="mint a development token (HS256)")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True, help="actor id; a customer's id for customers")
+    token.add_argument("--partner-id", help="required for partner roles")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(run=_token)
+
+    audit = commands.add_parser("audit", help="audit trail tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="seal pending entries, verify the chain")
+    verify.add_argument("--no-seal", action="store_true", help="verify only")
+    verify.set_defaults(run=_audit_verify)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
+    openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")
+    openapi.set_defaults(run=_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `privacy-api` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

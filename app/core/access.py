@@ -1,0 +1,49 @@
+"""The one path every read of personal data takes: policy decision, then audit."""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from app.audit import repository as audit
+from app.core.deps import Caller, PurposeNotPermitted
+from app.core.errors import Gone
+from app.policy.decisions import Reason, decide, project
+from app.policy.purposes import Resource
+
+
+class ShipmentDelivered(Gone):
+    code, title = "shipment_delivered", "Shipment delivered"
+
+
+def allowed_fields(caller: Caller, resource: Resource, *, delivered: bool = False
+                   ) -> tuple[str, ...]:
+    """Fields of `resource` this caller may read for its purpose, or raise why not."""
+    decision = decide(caller.actor.role, caller.purpose, resource, delivered=delivered)
+    if decision.allowed:
+        return decision.fields
+    if decision.reason is Reason.GONE_AFTER_DELIVERY:
+        raise ShipmentDelivered("This order was delivered; its delivery data is no longer "
+                                "shared. Confirm you destroyed your copy.")
+    if decision.reason is Reason.RESOURCE_NOT_COVERED:
+        raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover {resource} data.")
+    raise PurposeNotPermitted(f"Role {caller.actor.role} may not read for {caller.purpose}.")
+
+
+def view(fields: tuple[str, ...], readers: Mapping[str, Callable[[Any, Any], Any]], record: Any,
+         caller: Caller) -> dict:
+    """Project one record onto exactly the allowed fields."""
+    return project(fields, readers, record, caller.keys)
+
+
+async def audit_read(caller: Caller, resource: Resource,
+                     entries: Iterable[tuple[str | None, str | None, Iterable[str]]]) -> None:
+    """Record a read: one entry per (subject, resource id, fields returned)."""
+    await audit.record(caller.session, caller.actor, action="read", purpose=str(caller.purpose),
+                       resource=str(resource), entries=entries)
+
+
+async def audit_write(caller: Caller, resource: Resource, action: str, *, subject_id: str,
+                      resource_id: str, fields: Iterable[str]) -> None:
+    """Record a write, naming the fields changed but never their values."""
+    await audit.record(caller.session, caller.actor, action=action,
+                       purpose=str(caller.purpose) if caller.purpose else None,
+                       resource=str(resource), entries=[(subject_id, resource_id, fields)])

@@ -1,0 +1,149 @@
+"""Settings, read from `PRIVACY_*` environment variables (or a `.env` file)."""
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRETS_FILE = "secrets.json"
+GENERATED_SECRETS = ("jwt_secret", "blind_index_key", "pseudonym_key")
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field documents itself in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVACY_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses to start without explicit secrets and keys.",
+    )
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for the SQLite file and generated development secrets.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default `sqlite+aiosqlite:///<data_dir>/privacy.db`. "
+        "`postgresql://...` is used through asyncpg.",
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections kept per app process.")
+    jwt_algorithm: Literal["HS256", "RS256"] = Field(
+        "HS256", description="The one algorithm tokens must be signed with."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 signing secret; generated into the data dir in development."
+    )
+    jwt_issuer: str = Field("privacy-api", description="Required `iss` claim.")
+    jwt_audience: str = Field("privacy-api", description="Required `aud` claim.")
+    jwt_jwks_url: str | None = Field(None, description="JWKS URL for RS256 tokens.")
+    jwks_cache_seconds: int = Field(300, ge=0, description="How long fetched JWKS are reused.")
+    dev_token_ttl_seconds: int = Field(3600, ge=60, description="Lifetime of minted dev tokens.")
+    encryption_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON object of key id to base64 AES-256 key, e.g. {"k1": "..."}.',
+    )
+    encryption_active_key_id: str | None = Field(
+        None, description="Key id new values are encrypted with; older ids still decrypt."
+    )
+    blind_index_key: SecretStr | None = Field(
+        None, description="HMAC key of the email blind index."
+    )
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key of the pseudonymous customer key shown for `fraud`."
+    )
+    default_phone_region: str | None = Field(
+        None, description="ISO region for phone numbers given without +country code."
+    )
+    http_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of outbound HTTP.")
+    audit_seal_interval_seconds: float = Field(
+        1.0, gt=0, description="How often the server links new audit entries into the chain."
+    )
+    log_level: str = Field("INFO", description="Python log level.")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> "Settings":
+        if self.database_url is None:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'privacy.db'}"
+        self.database_url = async_database_url(self.database_url)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the embedded SQLite database is in use."""
+        return self.database_url.startswith("sqlite")
+
+
+class MissingSecrets(RuntimeError):
+    """Raised in production when a secret or key is not configured."""
+
+
+def async_database_url(url: str) -> str:
+    """Point plain `postgresql://` and `sqlite://` URLs at the async drivers."""
+    for plain, driver in (("postgresql://", "postgresql+asyncpg://"),
+                          ("postgres://", "postgresql+asyncpg://"),
+                          ("sqlite://", "sqlite+aiosqlite://")):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def _missing(settings: Settings) -> list[str]:
+    missing = [name for name in GENERATED_SECRETS if getattr(settings, name) is None]
+    if settings.jwt_algorithm == "RS256":
+        missing = [m for m in missing if m != "jwt_secret"]
+        if not settings.jwt_jwks_url:
+            missing.append("jwt_jwks_url")
+    if not settings.encryption_keys:
+        missing.append("encryption_keys")
+    return missing
+
+
+def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
+    """Read the generated development secrets, creating them on first start."""
+    path = data_dir / DEV_SECRETS_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
+    generated["encryption_keys"] = {"dev1": base64.b64encode(os.urandom(32)).decode()}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(generated, handle)
+    return generated
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Return settings with every secret present, or raise `MissingSecrets` in production."""
+    missing = _missing(settings)
+    if missing and settings.environment == "production":
+        names = ", ".join(f"PRIVACY_{m.upper()}" for m in missing)
+        raise MissingSecrets(f"production needs explicit secrets: {names}")
+    if missing:
+        dev = _load_dev_secrets(settings.data_dir)
+        updates: dict[str, object] = {
+            name: SecretStr(dev[name]) for name in missing if name in GENERATED_SECRETS
+        }
+        if "encryption_keys" in missing:
+            generated = dev["encryption_keys"]
+            updates["encryption_keys"] = {k: SecretStr(v) for k, v in generated.items()}
+        settings = settings.model_copy(update=updates)
+    if settings.encryption_active_key_id is None:
+        settings = settings.model_copy(
+            update={"encryption_active_key_id": sorted(settings.encryption_keys)[-1]}
+        )
+    if settings.encryption_active_key_id not in settings.encryption_keys:
+        raise MissingSecrets("PRIVACY_ENCRYPTION_ACTIVE_KEY_ID names no configured key")
+    return settings
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, with secrets resolved."""
+    return resolve_secrets(Settings())

@@ -1,0 +1,91 @@
+"""Field encryption (AES-256-GCM with key ids), the email blind index and pseudonyms."""
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.core.config import Settings
+
+NONCE_BYTES = 12
+
+
+class DecryptionFailed(ValueError):
+    """A stored value could not be decrypted with any configured key."""
+
+
+class FieldCipher:
+    """Encrypts single field values; the key id travels with each ciphertext so keys can rotate."""
+
+    def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
+        for key_id, key in keys.items():
+            if len(key) != 32:
+                raise ValueError(f"encryption key {key_id!r} must be 32 bytes (AES-256)")
+            if "." in key_id:
+                raise ValueError(f"encryption key id {key_id!r} must not contain '.'")
+        self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._active = active_key_id
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        """Encrypt `plaintext`, binding it to `context` (table.column) as associated data."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead[self._active].encrypt(nonce, plaintext.encode(), context.encode())
+        return f"{self._active}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        """Decrypt a value written by `encrypt` under the same context."""
+        key_id, _, payload = token.partition(".")
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise DecryptionFailed(f"unknown key id {key_id!r}")
+        raw = base64.urlsafe_b64decode(payload)
+        try:
+            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
+        except Exception as exc:
+            raise DecryptionFailed("ciphertext does not verify") from exc
+
+    def encrypt_optional(self, plaintext: str | None, *, context: str) -> str | None:
+        """Encrypt unless the value is absent."""
+        return None if plaintext is None else self.encrypt(plaintext, context=context)
+
+    def decrypt_optional(self, token: str | None, *, context: str) -> str | None:
+        """Decrypt unless the value is absent."""
+        return None if token is None else self.decrypt(token, context=context)
+
+
+def _keyed_hash(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The secrets personal data is protected with."""
+
+    cipher: FieldCipher
+    blind_index_key: bytes
+    pseudonym_key: bytes
+
+    def email_index(self, email: str) -> str:
+        """Keyed blind index of an email address, case-insensitive."""
+        return _keyed_hash(self.blind_index_key, email.strip().casefold())
+
+    def customer_key(self, customer_id: str) -> str:
+        """Pseudonymous, stable customer key for fraud analysis."""
+        return _keyed_hash(self.pseudonym_key, f"customer:{customer_id}")[:32]
+
+
+def keys_from_settings(settings: Settings) -> Keys:
+    """Build the key material from resolved settings."""
+    cipher = FieldCipher(
+        {kid: base64.b64decode(key.get_secret_value())
+         for kid, key in settings.encryption_keys.items()},
+        settings.encryption_active_key_id,
+    )
+    return Keys(
+        cipher=cipher,
+        blind_index_key=settings.blind_index_key.get_secret_value().encode(),
+        pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+    )

@@ -1,0 +1,126 @@
+"""What routes need, as `Annotated` aliases: the session, the caller and the purpose."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.crypto import Keys
+from app.core.db import transaction
+from app.core.errors import AppError, Forbidden, Unauthenticated
+from app.core.security import Actor
+from app.policy.decisions import Reason, parse_purpose, purposes_for, role_may_use
+from app.policy.purposes import Purpose
+from app.policy.roles import Role
+
+
+class PurposeRequired(AppError):
+    status, code, title = 400, "purpose_required", "Purpose required"
+
+
+class UnknownPurpose(AppError):
+    status, code, title = 400, "unknown_purpose", "Unknown purpose"
+
+
+class PurposeNotPermitted(AppError):
+    status, code, title = 403, "purpose_not_permitted", "Purpose not permitted"
+
+
+class RoleNotPermitted(Forbidden):
+    code, title = "role_not_permitted", "Role not permitted"
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in transaction(request.app.state.sessions):
+        yield session
+
+
+# scope="function": commit or roll back before the response is sent, never after.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT; see the README for dev tokens.")
+
+
+async def _actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None:
+        raise Unauthenticated("Send `Authorization: Bearer <token>`.")
+    return await request.app.state.verifier.verify(credentials.credentials)
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+async def _purpose(
+    actor: CurrentActor,
+    x_purpose: Annotated[str | None, Header(
+        description="Why this personal data is read: delivery, service, fraud, payment or self.",
+        examples=["service"],
+    )] = None,
+) -> Purpose:
+    if not x_purpose:
+        raise PurposeRequired("Name the purpose of this read in the X-Purpose header.")
+    purpose = parse_purpose(x_purpose)
+    if purpose is None:
+        raise UnknownPurpose(f"{x_purpose!r} is not a purpose of this service; "
+                             f"use one of: {', '.join(p.value for p in Purpose)}.")
+    if role_may_use(actor.role, purpose) is not Reason.PERMITTED:
+        allowed = ", ".join(p.value for p in purposes_for(actor.role)) or "none"
+        raise PurposeNotPermitted(f"Role {actor.role} may not read for {purpose}; "
+                                  f"its purposes: {allowed}.")
+    return purpose
+
+
+ReadPurpose = Annotated[Purpose, Depends(_purpose)]
+
+
+def _keys(request: Request) -> Keys:
+    return request.app.state.keys
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Everything a service needs to act for one request."""
+
+    session: AsyncSession
+    actor: Actor
+    keys: Keys
+    purpose: Purpose | None = None
+
+
+async def _reader(session: SessionDep, actor: CurrentActor, purpose: ReadPurpose,
+                  keys: Annotated[Keys, Depends(_keys)]) -> Caller:
+    return Caller(session, actor, keys, purpose)
+
+
+async def _writer(session: SessionDep, actor: CurrentActor,
+                  keys: Annotated[Keys, Depends(_keys)]) -> Caller:
+    return Caller(session, actor, keys)
+
+
+Reader = Annotated[Caller, Depends(_reader)]
+"""A caller who named an allowed purpose in `X-Purpose`."""
+
+Writer = Annotated[Caller, Depends(_writer)]
+"""A caller changing data; no purpose needed."""
+
+
+def allow(*roles: Role):
+    """Dependency that lets only these roles through (403 `role_not_permitted` otherwise)."""
+
+    async def check(actor: CurrentActor) -> None:
+        if actor.role not in roles:
+            raise RoleNotPermitted(f"Role {actor.role} may not do this.")
+
+    return Depends(check)
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    min_length=1, max_length=200,
+    description="Retry-safe creation: the same key and body return the same response.",
+)]

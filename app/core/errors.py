@@ -1,0 +1,136 @@
+"""Errors and their RFC 9457 problem-details rendering.
+
+Every error the API returns is `application/problem+json` with a machine `code`:
+
+    AppError(code, status, detail)
+    ├── auth: Unauthenticated (401 `unauthenticated`)
+    ├── purposes: PurposeRequired (400), UnknownPurpose (400), PurposeNotPermitted (403),
+    │   ConsentWithdrawn (403)
+    ├── NotFound (404 `<resource>_not_found`), Gone (410), Conflict (409)
+    ├── InvalidCursor (400), IdempotencyKeyReused (422), IdempotencyKeyInUse (409)
+    └── domain errors in each domain's `errors.py`
+    RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
+    unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
+    anything else -> 500 `internal_error` (see `app.core.middleware`)
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://privacy-api.example/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+CARD_NUMBER_ERROR = "card_number_rejected"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a machine-readable `code`."""
+
+    type: str = Field(examples=[PROBLEM_TYPE_BASE + "purpose_required"])
+    title: str = Field(examples=["Purpose required"])
+    status: int = Field(examples=[400])
+    detail: str = Field(examples=["Name the purpose of this read in the X-Purpose header."])
+    code: str = Field(examples=["purpose_required"])
+    errors: list[dict] | None = Field(
+        None, description="Field errors of a 422 (location, message, type); never the input."
+    )
+
+
+class AppError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class Unauthenticated(AppError):
+    status, code, title = 401, "unauthenticated", "Unauthenticated"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Gone(AppError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(AppError):
+    status, code, title = 422, "unprocessable", "Unprocessable content"
+
+
+def problem_response(
+    *, status: int, code: str, title: str, detail: str, errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Render one problem-details response."""
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status,
+            "detail": detail, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(status=exc.status, code=exc.code, title=exc.title,
+                            detail=exc.detail, headers=headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    card = any(e["type"] == CARD_NUMBER_ERROR for e in errors)
+    code = CARD_NUMBER_ERROR if card else "validation_failed"
+    detail = ("A payment card number was sent; this service never stores card numbers."
+              if card else "The request does not match the schema; see `errors`.")
+    return problem_response(status=422, code=code, title="Unprocessable content",
+                            detail=detail, errors=errors)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
+    code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(status=exc.status_code, code=code, title=title, detail=detail,
+                            headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as problem details."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+PROBLEM_RESPONSES = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
+    for status, text in {
+        400: "Bad request (e.g. `purpose_required`)",
+        401: "Missing or invalid token (`unauthenticated`)",
+        403: "Purpose or role not permitted (`purpose_not_permitted`, `consent_withdrawn`)",
+        404: "Not found, or not yours to see",
+        422: "Invalid payload (`validation_failed`, `card_number_rejected`)",
+    }.items()
+}

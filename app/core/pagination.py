@@ -1,0 +1,66 @@
+"""Keyset pagination with opaque cursors."""
+
+import base64
+import json
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+
+from app.core.errors import AppError
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+class InvalidCursor(AppError):
+    status, code, title = 400, "invalid_cursor", "Invalid cursor"
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Null on the last page.")
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 200.")]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page.")]
+
+
+def encode_cursor(moment: datetime, row_id: str) -> str:
+    """Opaque cursor pointing just after (moment, row_id)."""
+    raw = json.dumps([moment.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(moment), str(row_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("The cursor is not one this service handed out.") from exc
+
+
+def keyset(stmt: Select, moment_col, id_col, *, cursor: str | None, limit: int,
+           descending: bool = False) -> Select:
+    """Order `stmt` by (moment, id), start after the cursor and fetch one extra row."""
+    if cursor:
+        after = tuple_(moment_col, id_col)
+        position = _decode(cursor)
+        stmt = stmt.where(after < position if descending else after > position)
+    if descending:
+        return stmt.order_by(moment_col.desc(), id_col.desc()).limit(limit + 1)
+    return stmt.order_by(moment_col, id_col).limit(limit + 1)
+
+
+def next_cursor(rows: list, limit: int, moment_attr: str, id_attr: str = "id") -> str | None:
+    """Trim the extra row fetched by `keyset` and return the cursor for the next page."""
+    if len(rows) <= limit:
+        return None
+    del rows[limit:]
+    last = rows[-1]
+    return encode_cursor(getattr(last, moment_attr), getattr(last, id_attr))

@@ -1,0 +1,115 @@
+"""Bearer tokens: the one module that knows the JOSE library."""
+
+import time
+from dataclasses import dataclass
+
+import httpx
+from jose import JWTError, jwt
+
+from app.core.config import Settings
+from app.core.errors import Unauthenticated
+from app.policy.roles import PARTNER_ROLES, Role
+
+DECODE_OPTIONS = {f"require_{claim}": True for claim in ("sub", "iss", "aud", "exp", "iat")}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is calling: the token's subject and role, and the partner it speaks for."""
+
+    sub: str
+    role: Role
+    partner_id: str | None = None
+
+
+class JwksCache:
+    """Fetches the identity provider's JWKS with httpx and keeps it for a while."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient, ttl_seconds: int) -> None:
+        self._url, self._http, self._ttl = url, http, ttl_seconds
+        self._keys: dict[str, dict] = {}
+        self._fetched_at = float("-inf")
+
+    async def key(self, kid: str | None) -> dict:
+        """Return the JWK with this key id, refetching once if it is unknown or stale."""
+        stale = time.monotonic() - self._fetched_at > self._ttl
+        if stale or kid not in self._keys:
+            await self._refresh()
+        if kid not in self._keys:
+            raise Unauthenticated("The token is signed with an unknown key.")
+        return self._keys[kid]
+
+    async def _refresh(self) -> None:
+        try:
+            response = await self._http.get(self._url)
+            response.raise_for_status()
+            keys = response.json()["keys"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise Unauthenticated("The signing keys could not be fetched.") from exc
+        self._keys = {k.get("kid"): k for k in keys}
+        self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    """Verifies bearer tokens with the pinned algorithm and required claims."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+        self._algorithm = settings.jwt_algorithm
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        self._jwks = (
+            JwksCache(settings.jwt_jwks_url, http, settings.jwks_cache_seconds)
+            if settings.jwt_algorithm == "RS256" else None
+        )
+
+    async def verify(self, token: str) -> Actor:
+        """Return the actor a valid token speaks for, or raise `Unauthenticated`."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise Unauthenticated("The bearer token is malformed.") from exc
+        if header.get("alg") != self._algorithm:
+            raise Unauthenticated(f"Tokens must be signed with {self._algorithm}.")
+        key = await self._jwks.key(header.get("kid")) if self._jwks else self._secret
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[self._algorithm], audience=self._audience,
+                issuer=self._issuer, options=DECODE_OPTIONS,
+            )
+        except JWTError as exc:
+            raise Unauthenticated(f"The bearer token is not valid: {exc}.") from exc
+        return _actor_from_claims(claims)
+
+
+def _actor_from_claims(claims: dict) -> Actor:
+    try:
+        role = Role(claims.get("role"))
+    except ValueError as exc:
+        raise Unauthenticated("The token's role is not one this service knows.") from exc
+    partner_id = claims.get("partner_id")
+    if role in PARTNER_ROLES and not partner_id:
+        raise Unauthenticated("Partner tokens must carry a partner_id claim.")
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise Unauthenticated("The token's sub claim must be a non-empty string.")
+    return Actor(sub=sub, role=role, partner_id=partner_id if role in PARTNER_ROLES else None)
+
+
+def mint_token(
+    settings: Settings, *, role: Role, sub: str, partner_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> str:
+    """Mint an HS256 development token."""
+    if settings.jwt_algorithm != "HS256" or settings.jwt_secret is None:
+        raise ValueError("dev tokens can only be minted with an HS256 secret")
+    if role in PARTNER_ROLES and not partner_id:
+        raise ValueError(f"role {role} needs --partner-id")
+    now = int(time.time())
+    claims = {
+        "sub": sub, "role": str(role), "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+        "iat": now, "exp": now + (ttl_seconds or settings.dev_token_ttl_seconds),
+    }
+    if partner_id:
+        claims["partner_id"] = partner_id
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")

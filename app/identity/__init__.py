@@ -1,0 +1,1 @@
+"""Customers' identity: name, email and phone."""

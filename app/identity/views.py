@@ -1,0 +1,28 @@
+"""How each customer field is read from a row; the policy picks which ones."""
+
+from app.core.crypto import Keys
+from app.identity.models import Customer
+
+NAME, EMAIL, PHONE = "customer.name", "customer.email", "customer.phone"
+
+CUSTOMER_READERS = {
+    "id": lambda c, k: c.id,
+    "customer_key": lambda c, k: k.customer_key(c.id),
+    "name": lambda c, k: k.cipher.decrypt(c.name_enc, context=NAME),
+    "email": lambda c, k: k.cipher.decrypt(c.email_enc, context=EMAIL),
+    "phone": lambda c, k: k.cipher.decrypt_optional(c.phone_enc, context=PHONE),
+    "created_at": lambda c, k: c.created_at,
+    "updated_at": lambda c, k: c.updated_at,
+}
+
+
+def seal_identity(customer: Customer, keys: Keys, changes: dict) -> list[str]:
+    """Write plaintext identity values onto the row, encrypted; return the field names set."""
+    if "name" in changes:
+        customer.name_enc = keys.cipher.encrypt(changes["name"], context=NAME)
+    if "email" in changes:
+        customer.email_enc = keys.cipher.encrypt(changes["email"], context=EMAIL)
+        customer.email_index = keys.email_index(changes["email"])
+    if "phone" in changes:
+        customer.phone_enc = keys.cipher.encrypt_optional(changes["phone"], context=PHONE)
+    return sorted(changes)

@@ -1,0 +1,69 @@
+"""The FastAPI application: wiring, lifespan and routers."""
+
+import asyncio
+from contextlib import asynccontextmanager, suppress
+
+import httpx
+from fastapi import FastAPI
+
+from app.addresses.router import router as addresses_router
+from app.audit.router import router as audit_router
+from app.audit.sealer import seal_forever
+from app.core.config import Settings, get_settings
+from app.core.crypto import keys_from_settings
+from app.core.db import create_engine, session_factory
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.middleware import RequestContextMiddleware
+from app.core.migrations import head_revision
+from app.core.security import TokenVerifier
+from app.identity.router import router as identity_router
+from app.messages.router import router as messages_router
+from app.orders.router import router as orders_router
+
+DESCRIPTION = """The shop's personal data, kept and read exactly as its privacy policy says.
+
+Every read of personal data names its purpose in `X-Purpose` and gets only the fields that
+purpose allows; every read and write is audited. Errors are RFC 9457 problem details with a
+machine `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
+    """Build the app; secrets are resolved and connections opened at startup, not import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        resolved = settings or get_settings()
+        engine = create_engine(resolved)
+        http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
+        app.state.settings = resolved
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.keys = keys_from_settings(resolved)
+        app.state.verifier = TokenVerifier(resolved, http)
+        app.state.head_revision = head_revision()
+        tasks = [asyncio.create_task(seal_forever(app.state.sessions,
+                                                  resolved.audit_seal_interval_seconds))
+                 ] if background_tasks else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            await http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    for router in (health_router, identity_router, addresses_router, orders_router,
+                   messages_router, audit_router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

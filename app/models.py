@@ -1,0 +1,12 @@
+"""Every table, imported in one place so migrations and tests see the whole schema."""
+
+from app.addresses.models import ShippingAddress
+from app.audit.models import AuditChainHead, AuditEntry
+from app.core.db import Base
+from app.core.idempotency import IdempotencyRecord
+from app.identity.models import Customer
+from app.messages.models import Message
+from app.orders.models import Order, OrderItem
+
+__all__ = ["AuditChainHead", "AuditEntry", "Base", "Customer", "IdempotencyRecord", "Message",
+           "Order", "OrderItem", "ShippingAddress"]

@@ -1,0 +1,1 @@
+"""Orders: items, payment and fulfilment, with the address each was shipped to."""

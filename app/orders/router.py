@@ -1,0 +1,84 @@
+"""Order routes: place, read, list, fulfilment and payment events."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from app.core.deps import IdempotencyKey, Reader, Writer, allow
+from app.core.errors import PROBLEM_RESPONSES
+from app.core.idempotency import once
+from app.core.pagination import Cursor, Limit, Page
+from app.identity.router import CustomerId
+from app.orders import service
+from app.orders.models import FulfilmentStatus
+from app.orders.schemas import (
+    FulfilmentUpdate,
+    OrderCreate,
+    OrderReceipt,
+    OrderView,
+    PaymentUpdate,
+)
+from app.policy.roles import Role
+
+router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEM_RESPONSES)
+
+OrderNumberPath = Annotated[str, Path(max_length=40, description="The shop's order number.")]
+FulfilmentFilter = Annotated[FulfilmentStatus | None,
+                             Query(description="Only orders in this state.")]
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderReceipt,
+             summary="Place an order", dependencies=[allow(Role.STOREFRONT)])
+async def place_order(payload: OrderCreate, writer: Writer, request: Request,
+                      idempotency_key: IdempotencyKey = None):
+    """Store an order with a copy of its shipping address. Storefront only."""
+    return await once(writer, idempotency_key, path=request.url.path, payload=payload,
+                      status_code=201, create=lambda: service.place(writer, payload))
+
+
+@router.get("/orders", response_model=Page[OrderView], response_model_exclude_unset=True,
+            summary="List orders you may see")
+async def list_orders(reader: Reader, fulfilment_status: FulfilmentFilter = None,
+                      cursor: Cursor = None, limit: Limit = 50):
+    """Orders in the caller's scope: a carrier its undelivered shipments, a payment partner
+    its orders, staff all orders; each shaped by the `X-Purpose`."""
+    return await service.list_orders(reader, customer_id=None,
+                                     fulfilment_status=fulfilment_status, cursor=cursor,
+                                     limit=limit)
+
+
+@router.get("/orders/{order_number}", response_model=OrderView,
+            response_model_exclude_unset=True, summary="Read an order",
+            responses={410: {"description": "Delivered: no longer shared with the carrier"}})
+async def read_order(order_number: OrderNumberPath, reader: Reader):
+    """One order, as the `X-Purpose` allows; once delivered its address is sealed."""
+    return await service.read(reader, order_number)
+
+
+@router.get("/customers/{customer_id}/orders", response_model=Page[OrderView],
+            response_model_exclude_unset=True, summary="List a customer's orders")
+async def list_customer_orders(customer_id: CustomerId, reader: Reader,
+                               fulfilment_status: FulfilmentFilter = None,
+                               cursor: Cursor = None, limit: Limit = 50):
+    """A customer's orders, oldest first, as the `X-Purpose` allows."""
+    return await service.list_orders(reader, customer_id=customer_id,
+                                     fulfilment_status=fulfilment_status, cursor=cursor,
+                                     limit=limit)
+
+
+@router.post("/orders/{order_number}/fulfilment", response_model=OrderReceipt,
+             summary="Record shipping, delivery or cancellation",
+             dependencies=[allow(Role.STOREFRONT, Role.LOGISTICS_PARTNER)])
+async def record_fulfilment(order_number: OrderNumberPath, payload: FulfilmentUpdate,
+                            writer: Writer):
+    """placed -> shipped -> delivered, or cancelled before delivery. Carriers may record
+    shipping and delivery of their own shipments."""
+    return await service.record_fulfilment(writer, order_number, payload)
+
+
+@router.put("/orders/{order_number}/payment-status", response_model=OrderReceipt,
+            summary="Record the payment status",
+            dependencies=[allow(Role.STOREFRONT, Role.PAYMENT_PARTNER)])
+async def record_payment(order_number: OrderNumberPath, payload: PaymentUpdate, writer: Writer):
+    """The payment platform's verdict on one of its orders."""
+    return await service.record_payment(writer, order_number, payload)

@@ -1,0 +1,60 @@
+"""How each order field is read from a row; the policy picks which ones."""
+
+from app.addresses.models import ShippingAddress
+from app.core.crypto import Keys
+from app.orders.models import Order
+
+SHIP_ENCRYPTED = ("recipient_name", "phone", "street", "house_number", "postal_code")
+
+
+def _context(name: str) -> str:
+    return f"shop_order.ship_{name}"
+
+
+def copy_ship_to(order: Order, address: ShippingAddress, keys: Keys) -> None:
+    """Copy a book address onto the order, re-encrypted under the order's own contexts."""
+    for name in SHIP_ENCRYPTED:
+        value = keys.cipher.decrypt_optional(getattr(address, f"{name}_enc"),
+                                             context=f"shipping_address.{name}")
+        setattr(order, f"ship_{name}_enc",
+                keys.cipher.encrypt_optional(value, context=_context(name)))
+    order.ship_country, order.ship_state, order.ship_city = (
+        address.country, address.state, address.city)
+
+
+def _ship_to(order: Order, keys: Keys) -> dict:
+    values = {name: keys.cipher.decrypt_optional(getattr(order, f"ship_{name}_enc"),
+                                                 context=_context(name))
+              for name in SHIP_ENCRYPTED}
+    return {**values, **_region(order)}
+
+
+def _region(order: Order) -> dict:
+    return {"country": order.ship_country, "state": order.ship_state, "city": order.ship_city}
+
+
+def _items(order: Order) -> list[dict]:
+    return [{"product_name": i.product_name, "quantity": i.quantity, "unit_price": i.unit_price}
+            for i in order.items]
+
+
+ORDER_READERS = {
+    "id": lambda o, k: o.id,
+    "order_number": lambda o, k: o.order_number,
+    "customer_id": lambda o, k: o.customer_id,
+    "customer_key": lambda o, k: k.customer_key(o.customer_id),
+    "items": lambda o, k: _items(o),
+    "total_amount": lambda o, k: o.total_amount,
+    "currency": lambda o, k: o.currency,
+    "payment_method": lambda o, k: o.payment_method,
+    "payment_status": lambda o, k: o.payment_status,
+    "fulfilment_status": lambda o, k: o.fulfilment_status,
+    "shipping_address": _ship_to,
+    "shipping_region": lambda o, k: _region(o),
+    "logistics_partner_id": lambda o, k: o.logistics_partner_id,
+    "payment_partner_id": lambda o, k: o.payment_partner_id,
+    "placed_at": lambda o, k: o.placed_at,
+    "shipped_at": lambda o, k: o.shipped_at,
+    "delivered_at": lambda o, k: o.delivered_at,
+    "cancelled_at": lambda o, k: o.cancelled_at,
+}

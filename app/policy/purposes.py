@@ -1,0 +1,122 @@
+"""DESIGN's purpose table, as data: the one place that says who reads what for which purpose."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.policy.roles import Role
+
+
+class Purpose(StrEnum):
+    """Why personal data is being read; sent in the `X-Purpose` header."""
+
+    DELIVERY = "delivery"
+    SERVICE = "service"
+    FRAUD = "fraud"
+    PAYMENT = "payment"
+    SELF = "self"
+
+
+class Resource(StrEnum):
+    """Kinds of personal data the service holds."""
+
+    CUSTOMER = "customer"
+    ADDRESS = "address"
+    ORDER = "order"
+    MESSAGE = "message"
+    ACCESS_LOG = "access_log"
+
+
+RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
+    Resource.CUSTOMER: ("id", "customer_key", "name", "email", "phone", "created_at",
+                        "updated_at"),
+    Resource.ADDRESS: ("id", "customer_id", "recipient_name", "phone", "country", "state", "city",
+                       "street", "house_number", "postal_code", "created_at", "updated_at"),
+    Resource.ORDER: ("id", "order_number", "customer_id", "customer_key", "items", "total_amount",
+                     "currency", "payment_method", "payment_status", "fulfilment_status",
+                     "shipping_address", "shipping_region", "logistics_partner_id",
+                     "payment_partner_id", "placed_at", "shipped_at", "delivered_at",
+                     "cancelled_at"),
+    Resource.MESSAGE: ("id", "customer_id", "order_number", "channel", "direction", "subject",
+                       "body", "occurred_at", "created_at"),
+    Resource.ACCESS_LOG: ("occurred_at", "actor_id", "actor_role", "purpose", "action",
+                          "resource", "fields"),
+}
+
+ORDER_TIMES = frozenset({"placed_at", "shipped_at", "delivered_at", "cancelled_at"})
+PSEUDONYMOUS = frozenset({"customer_key", "shipping_region"})
+
+
+def _all(resource: Resource, *, without: frozenset[str] = PSEUDONYMOUS) -> frozenset[str]:
+    return frozenset(RESOURCE_FIELDS[resource]) - without
+
+
+@dataclass(frozen=True)
+class PurposeRule:
+    """One row of the purpose table."""
+
+    purpose: Purpose
+    roles: frozenset[Role]
+    fields: dict[Resource, frozenset[str]]
+    hidden_from: dict[Role, frozenset[str]] = field(default_factory=dict)
+    sealed_when_delivered: frozenset[str] = frozenset()
+    gone_when_delivered_for: frozenset[Role] = frozenset()
+    consent_based: bool = False
+
+
+PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
+    rule.purpose: rule
+    for rule in (
+        PurposeRule(
+            purpose=Purpose.DELIVERY,
+            roles=frozenset({Role.STOREFRONT, Role.LOGISTICS_PARTNER}),
+            fields={
+                Resource.CUSTOMER: frozenset({"id", "name", "phone", "email"}),
+                Resource.ORDER: frozenset({"order_number", "items", "fulfilment_status",
+                                           "shipping_address"}) | ORDER_TIMES,
+            },
+            hidden_from={Role.LOGISTICS_PARTNER: frozenset({"email"})},
+            sealed_when_delivered=frozenset({"shipping_address"}),
+            gone_when_delivered_for=frozenset({Role.LOGISTICS_PARTNER}),
+        ),
+        PurposeRule(
+            purpose=Purpose.SERVICE,
+            roles=frozenset({Role.STOREFRONT, Role.SUPPORT_AGENT}),
+            fields={
+                Resource.CUSTOMER: _all(Resource.CUSTOMER),
+                Resource.ADDRESS: _all(Resource.ADDRESS),
+                Resource.ORDER: _all(Resource.ORDER),
+                Resource.MESSAGE: _all(Resource.MESSAGE),
+            },
+        ),
+        PurposeRule(
+            purpose=Purpose.FRAUD,
+            roles=frozenset({Role.FRAUD_ANALYST}),
+            fields={
+                Resource.CUSTOMER: frozenset({"customer_key", "created_at"}),
+                Resource.ADDRESS: frozenset({"country", "state", "city"}),
+                Resource.ORDER: frozenset({"customer_key", "shipping_region", "total_amount",
+                                           "currency", "payment_method", "payment_status"})
+                | ORDER_TIMES,
+            },
+        ),
+        PurposeRule(
+            purpose=Purpose.PAYMENT,
+            roles=frozenset({Role.PAYMENT_PARTNER}),
+            fields={
+                Resource.ORDER: frozenset({"order_number", "total_amount", "currency",
+                                           "payment_status"}),
+            },
+        ),
+        PurposeRule(
+            purpose=Purpose.SELF,
+            roles=frozenset({Role.CUSTOMER}),
+            fields={
+                Resource.CUSTOMER: _all(Resource.CUSTOMER),
+                Resource.ADDRESS: _all(Resource.ADDRESS),
+                Resource.ORDER: _all(Resource.ORDER),
+                Resource.MESSAGE: _all(Resource.MESSAGE),
+                Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
+            },
+        ),
+    )
+}
