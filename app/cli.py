@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from app.core.config import get_settings
+from app.core.config import get_settings, resolved_settings
 from app.policy.roles import Role
 
 
@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.core.migrations import upgrade
 
-    settings = get_settings()
+    settings = resolved_settings()
     upgrade(settings.database_url)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_level=settings.log_level.lower(), proxy_headers=True)
@@ -35,7 +35,7 @@ def _token(args: argparse.Namespace) -> int:
     from app.core.security import mint_token
 
     try:
-        token = mint_token(get_settings(), role=Role(args.role), sub=args.sub,
+        token = mint_token(resolved_settings(), role=Role(args.role), sub=args.sub,
                            partner_id=args.partner_id, ttl_seconds=args.ttl)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

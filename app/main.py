@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from app.addresses.router import router as addresses_router
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
 from app.core.errors import install_error_handlers
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        resolved = settings or get_settings()
+        resolved = resolve_secrets(settings) if settings else resolved_settings()
         engine = create_engine(resolved)
         http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
         app.state.settings = resolved

@@ -113,7 +113,10 @@ def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
     data_dir.mkdir(parents=True, exist_ok=True)
     generated = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
     generated["encryption_keys"] = {"dev1": base64.b64encode(os.urandom(32)).decode()}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process generated them first
+        return json.loads(path.read_text())
     with os.fdopen(fd, "w") as handle:
         json.dump(generated, handle)
     return generated
@@ -145,5 +148,11 @@ def resolve_secrets(settings: Settings) -> Settings:
 
 @lru_cache
 def get_settings() -> Settings:
-    """Settings of this process, with secrets resolved."""
-    return resolve_secrets(Settings())
+    """Settings of this process as configured; secrets may still be missing."""
+    return Settings()
+
+
+@lru_cache
+def resolved_settings() -> Settings:
+    """Settings of this process with every secret present (generated in development)."""
+    return resolve_secrets(get_settings())
