@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager, suppress
 
 import httpx
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from app.addresses.router import router as addresses_router
 from app.audit.router import router as audit_router
@@ -12,7 +13,7 @@ from app.audit.sealer import seal_forever
 from app.core.config import Settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
-from app.core.errors import install_error_handlers
+from app.core.errors import install_error_handlers, problem_schema
 from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
@@ -27,6 +28,16 @@ Every read of personal data names its purpose in `X-Purpose` and gets only the f
 purpose allows; every read and write is audited. Errors are RFC 9457 problem details with a
 machine `code`.
 """
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The OpenAPI document, with the problem-details schema every error refers to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
@@ -58,6 +69,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
 
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan)
+    app.openapi = lambda: _openapi(app)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,

@@ -117,6 +117,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
                             headers=getattr(exc, "headers", None))
 
 
+def problem_schema() -> dict:
+    """JSON schema of `Problem`, for the OpenAPI components."""
+    return Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem details."""
     app.add_exception_handler(AppError, _app_error)
@@ -124,8 +129,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
+PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_RESPONSES = {
-    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
+    status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
     for status, text in {
         400: "Bad request (e.g. `purpose_required`)",
         401: "Missing or invalid token (`unauthenticated`)",

@@ -19,7 +19,8 @@ class Health(BaseModel):
     schema_revision: str | None = None
 
 
-@router.get("/health", response_model=Health, summary="Process is up")
+@router.get("/health", response_model=Health, response_model_exclude_none=True,
+            summary="Process is up")
 async def health() -> Health:
     """Answers as long as the process serves requests."""
     return Health(status="ok")
