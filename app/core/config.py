@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import secrets
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -66,12 +67,50 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often the server links new audit entries into the chain."
     )
     log_level: str = Field("INFO", description="Python log level.")
+    business_timezone: str = Field(
+        "Asia/Shanghai", description="Time zone of customer-service hours (UTC+8)."
+    )
+    business_day_start: time = Field(time(9, 0), description="Customer service opens.")
+    business_day_end: time = Field(time(18, 0), description="Customer service closes.")
+    holiday_country: str | None = Field(
+        "CN", description="Country whose public holidays (holidays library) are not business days."
+    )
+    extra_holidays: list[date] = Field(
+        default_factory=list, description="More closed dates, as a JSON list of ISO dates."
+    )
+    verification_code_ttl_seconds: int = Field(
+        600, ge=60, description="How long a one-time verification code is valid."
+    )
+    verification_max_attempts: int = Field(
+        5, ge=1, description="Wrong codes allowed before the request must be restarted."
+    )
+    mail_from: str = Field(
+        "service@mail.ximorent.com", description="Sender address of outgoing email."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server; without one, mail is written to the mail folder."
+    )
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_dir: Path | None = Field(
+        None, description="Folder for mail when no SMTP server is set; default <data_dir>/mail."
+    )
+    outbox_interval_seconds: float = Field(
+        2.0, gt=0, description="How often the server delivers pending outbox messages."
+    )
+    outbox_max_attempts: int = Field(
+        10, ge=1, description="Delivery attempts before an outbox message is given up."
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
         if self.database_url is None:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'privacy.db'}"
         self.database_url = async_database_url(self.database_url)
+        if self.mail_dir is None:
+            self.mail_dir = self.data_dir / "mail"
         return self
 
     @property
