@@ -2,6 +2,7 @@
 
 import asyncio
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -18,9 +19,14 @@ from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.security import TokenVerifier
+from app.complaints.router import router as complaints_router
+from app.consents.router import router as consents_router
+from app.core.business_days import calendar_from_settings
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
+from app.requests.router import router as requests_router
+from app.requests.service import Rules
 
 DESCRIPTION = """The shop's personal data, kept and read exactly as its privacy policy says.
 
@@ -54,6 +60,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         app.state.keys = keys_from_settings(resolved)
         app.state.verifier = TokenVerifier(resolved, http)
         app.state.head_revision = head_revision()
+        app.state.request_rules = Rules(
+            calendar=calendar_from_settings(resolved),
+            code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
+            max_attempts=resolved.verification_max_attempts,
+            retention_days=resolved.order_retention_days)
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
                                                   resolved.audit_seal_interval_seconds))
                  ] if background_tasks else []
@@ -73,7 +84,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
-                   messages_router, audit_router):
+                   messages_router, consents_router, requests_router, complaints_router,
+                   audit_router):
         app.include_router(router)
     return app
 

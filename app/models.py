@@ -2,11 +2,15 @@
 
 from app.addresses.models import ShippingAddress
 from app.audit.models import AuditChainHead, AuditEntry
+from app.complaints.models import Complaint
+from app.consents.models import ConsentEvent
 from app.core.db import Base
 from app.core.idempotency import IdempotencyRecord
 from app.identity.models import Customer
 from app.messages.models import Message
 from app.orders.models import Order, OrderItem
+from app.requests.models import PrivacyRequest
 
-__all__ = ["AuditChainHead", "AuditEntry", "Base", "Customer", "IdempotencyRecord", "Message",
-           "Order", "OrderItem", "ShippingAddress"]
+__all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
+           "IdempotencyRecord", "Message", "Order", "OrderItem", "PrivacyRequest",
+           "ShippingAddress"]

@@ -101,8 +101,10 @@ async def session(inspection_engine) -> AsyncIterator[AsyncSession]:
 def token(settings):
     """Mint a dev token: token(Role.STOREFRONT, sub="storefront-1")."""
 
-    def mint(role: Role | str, sub: str = "actor-1", partner_id: str | None = None) -> str:
-        return mint_token(settings, role=Role(role), sub=sub, partner_id=partner_id)
+    def mint(role: Role | str, sub: str = "actor-1", partner_id: str | None = None,
+             signed_in_customer: str | None = None) -> str:
+        return mint_token(settings, role=Role(role), sub=sub, partner_id=partner_id,
+                          signed_in_customer=signed_in_customer)
 
     return mint
 

@@ -4,14 +4,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from app.audit import repository as audit
+from app.consents import repository as consents
 from app.core.deps import Caller, PurposeNotPermitted
-from app.core.errors import Gone
+from app.core.errors import Forbidden, Gone
 from app.policy.decisions import Reason, decide, project
-from app.policy.purposes import Resource
+from app.policy.purposes import PURPOSE_TABLE, Resource
 
 
 class ShipmentDelivered(Gone):
     code, title = "shipment_delivered", "Shipment delivered"
+
+
+class ConsentWithdrawn(Forbidden):
+    code, title = "consent_withdrawn", "Consent withdrawn"
 
 
 def allowed_fields(caller: Caller, resource: Resource, *, delivered: bool = False
@@ -26,6 +31,19 @@ def allowed_fields(caller: Caller, resource: Resource, *, delivered: bool = Fals
     if decision.reason is Reason.RESOURCE_NOT_COVERED:
         raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover {resource} data.")
     raise PurposeNotPermitted(f"Role {caller.actor.role} may not read for {caller.purpose}.")
+
+
+async def withdrawn(caller: Caller, subject_ids: Iterable[str]) -> set[str]:
+    """Subjects who withdrew consent to the caller's purpose (none if it needs no consent)."""
+    if not PURPOSE_TABLE[caller.purpose].consent_based:
+        return set()
+    return await consents.withdrawn_among(caller.session, caller.purpose.value, subject_ids)
+
+
+async def ensure_consent(caller: Caller, subject_id: str) -> None:
+    """Raise `ConsentWithdrawn` if the subject withdrew consent to the caller's purpose."""
+    if await withdrawn(caller, [subject_id]):
+        raise ConsentWithdrawn(f"The customer withdrew consent to {caller.purpose}.")
 
 
 def view(fields: tuple[str, ...], readers: Mapping[str, Callable[[Any, Any], Any]], record: Any,

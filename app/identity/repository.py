@@ -12,7 +12,7 @@ from app.policy.roles import PARTNER_ROLES, Role
 
 def readable_customers(actor: Actor) -> Select[tuple[Customer]]:
     """Customers this actor may see: a customer only itself, partners none."""
-    stmt = select(Customer)
+    stmt = select(Customer).where(Customer.erased_at.is_(None))
     if actor.role is Role.CUSTOMER:
         return stmt.where(Customer.id == actor.sub)
     if actor.role in PARTNER_ROLES:

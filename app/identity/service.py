@@ -1,6 +1,6 @@
 """Customer use cases: create, read, find by email, correct."""
 
-from app.core.access import allowed_fields, audit_read, audit_write, view
+from app.core.access import allowed_fields, audit_read, audit_write, ensure_consent, view
 from app.core.db import utcnow
 from app.core.deps import Caller
 from app.core.schemas import Receipt
@@ -31,6 +31,7 @@ async def readable(caller: Caller, customer_id: str) -> Customer:
 
 
 async def _present(caller: Caller, customer: Customer, fields: tuple[str, ...]) -> dict:
+    await ensure_consent(caller, customer.id)
     result = view(fields, CUSTOMER_READERS, customer, caller)
     await audit_read(caller, Resource.CUSTOMER, [(customer.id, customer.id, fields)])
     return result

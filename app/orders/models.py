@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -49,13 +49,13 @@ class Order(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
     shipping_address_id: Mapped[str | None] = mapped_column(
         ForeignKey("shipping_address.id", ondelete="SET NULL"))
-    ship_recipient_name_enc: Mapped[str] = mapped_column(Text)
+    ship_recipient_name_enc: Mapped[str | None] = mapped_column(Text)
     ship_phone_enc: Mapped[str | None] = mapped_column(Text)
     ship_country: Mapped[str] = mapped_column(String(2))
     ship_state: Mapped[str | None] = mapped_column(String(200))
     ship_city: Mapped[str] = mapped_column(String(200))
-    ship_street_enc: Mapped[str] = mapped_column(Text)
-    ship_house_number_enc: Mapped[str] = mapped_column(Text)
+    ship_street_enc: Mapped[str | None] = mapped_column(Text)
+    ship_house_number_enc: Mapped[str | None] = mapped_column(Text)
     ship_postal_code_enc: Mapped[str | None] = mapped_column(Text)
     total_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
@@ -70,6 +70,9 @@ class Order(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pseudonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erase_ship_to_on_arrival: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                           server_default=false())
 
     items: Mapped[list["OrderItem"]] = relationship(
         lazy="raise", order_by="OrderItem.position", cascade="all, delete-orphan")

@@ -2,7 +2,14 @@
 
 from app.addresses import repository as addresses
 from app.addresses.errors import AddressNotFound
-from app.core.access import allowed_fields, audit_read, audit_write, view
+from app.core.access import (
+    allowed_fields,
+    audit_read,
+    audit_write,
+    ensure_consent,
+    view,
+    withdrawn,
+)
 from app.core.db import utcnow
 from app.core.deps import Caller, RoleNotPermitted
 from app.identity.service import readable
@@ -10,7 +17,7 @@ from app.orders import repository
 from app.orders.errors import InvalidTransition, OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
-from app.orders.views import ORDER_READERS, copy_ship_to
+from app.orders.views import ORDER_READERS, PSEUDONYMIZED_SHIP_TO, copy_ship_to
 from app.policy.decisions import Reason, decide
 from app.policy.purposes import Resource
 from app.policy.roles import Role
@@ -19,6 +26,7 @@ F, P = FulfilmentStatus, PaymentStatus
 FULFILMENT_STEPS = {F.PLACED: {F.SHIPPED, F.CANCELLED}, F.SHIPPED: {F.DELIVERED, F.CANCELLED}}
 PAYMENT_STEPS = {P.PENDING: {P.AUTHORIZED, P.PAID, P.FAILED}, P.AUTHORIZED: {P.PAID, P.FAILED},
                  P.PAID: {P.REFUNDED}, P.FAILED: {P.PENDING, P.AUTHORIZED, P.PAID}}
+ARRIVED = (F.DELIVERED, F.CANCELLED)
 EVENT_TIME = {F.SHIPPED: "shipped_at", F.DELIVERED: "delivered_at", F.CANCELLED: "cancelled_at"}
 
 
@@ -50,6 +58,7 @@ async def read(caller: Caller, order_number: str) -> dict:
                                           with_items=True)
     if order is None:
         raise OrderNotFound()
+    await ensure_consent(caller, order.customer_id)
     fields = allowed_fields(caller, Resource.ORDER, delivered=order.delivered_at is not None)
     await audit_read(caller, Resource.ORDER, [(order.customer_id, order.order_number, fields)])
     return view(fields, ORDER_READERS, order, caller)
@@ -68,7 +77,9 @@ async def list_orders(caller: Caller, *, customer_id: str | None,
         fulfilment_status=fulfilment_status,
         undelivered_only=delivered.reason is Reason.GONE_AFTER_DELIVERY,
         with_items="items" in open_fields, cursor=cursor, limit=limit)
-    shaped = [(row, delivered.fields if row.delivered_at else open_fields) for row in rows]
+    refused = await withdrawn(caller, {row.customer_id for row in rows})
+    shaped = [(row, delivered.fields if row.delivered_at else open_fields)
+              for row in rows if row.customer_id not in refused]
     await audit_read(caller, Resource.ORDER,
                      [(row.customer_id, row.order_number, fields) for row, fields in shaped])
     return {"items": [view(fields, ORDER_READERS, row, caller) for row, fields in shaped],
@@ -105,6 +116,11 @@ async def record_fulfilment(caller: Caller, order_number: str,
     order.fulfilment_status = payload.status
     setattr(order, time_field, payload.at or utcnow())
     fields = ["fulfilment_status", time_field]
+    if order.erase_ship_to_on_arrival and payload.status in ARRIVED:
+        for column, value in PSEUDONYMIZED_SHIP_TO.items():
+            setattr(order, column, value)
+        order.pseudonymized_at, order.erase_ship_to_on_arrival = utcnow(), False
+        fields.append("shipping_address")
     if payload.logistics_partner_id:
         order.logistics_partner_id = payload.logistics_partner_id
         fields.append("logistics_partner_id")

@@ -22,11 +22,16 @@ def copy_ship_to(order: Order, address: ShippingAddress, keys: Keys) -> None:
         address.country, address.state, address.city)
 
 
-def _ship_to(order: Order, keys: Keys) -> dict:
+def _ship_to(order: Order, keys: Keys) -> dict | None:
+    if order.pseudonymized_at is not None:
+        return None
     values = {name: keys.cipher.decrypt_optional(getattr(order, f"ship_{name}_enc"),
                                                  context=_context(name))
               for name in SHIP_ENCRYPTED}
     return {**values, **_region(order)}
+
+
+PSEUDONYMIZED_SHIP_TO = {f"ship_{name}_enc": None for name in SHIP_ENCRYPTED}
 
 
 def _region(order: Order) -> dict:

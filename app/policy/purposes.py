@@ -14,6 +14,7 @@ class Purpose(StrEnum):
     FRAUD = "fraud"
     PAYMENT = "payment"
     SELF = "self"
+    NOTIFICATIONS = "notifications"
 
 
 class Resource(StrEnum):
@@ -23,6 +24,7 @@ class Resource(StrEnum):
     ADDRESS = "address"
     ORDER = "order"
     MESSAGE = "message"
+    COMPLAINT = "complaint"
     ACCESS_LOG = "access_log"
 
 
@@ -38,6 +40,8 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                      "cancelled_at"),
     Resource.MESSAGE: ("id", "customer_id", "order_number", "channel", "direction", "subject",
                        "body", "occurred_at", "created_at"),
+    Resource.COMPLAINT: ("id", "customer_id", "kind", "subject", "body", "received_at", "due_at",
+                         "answer", "answered_at", "answered_by"),
     Resource.ACCESS_LOG: ("occurred_at", "actor_id", "actor_role", "purpose", "action",
                           "resource", "fields"),
 }
@@ -86,6 +90,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ADDRESS: _all(Resource.ADDRESS),
                 Resource.ORDER: _all(Resource.ORDER),
                 Resource.MESSAGE: _all(Resource.MESSAGE),
+                Resource.COMPLAINT: _all(Resource.COMPLAINT),
             },
         ),
         PurposeRule(
@@ -115,8 +120,20 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ADDRESS: _all(Resource.ADDRESS),
                 Resource.ORDER: _all(Resource.ORDER),
                 Resource.MESSAGE: _all(Resource.MESSAGE),
+                Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
             },
         ),
+        PurposeRule(
+            purpose=Purpose.NOTIFICATIONS,
+            roles=frozenset({Role.STOREFRONT}),
+            fields={
+                Resource.CUSTOMER: frozenset({"id", "name", "email", "phone"}),
+                Resource.ORDER: frozenset({"order_number", "fulfilment_status"}) | ORDER_TIMES,
+            },
+            consent_based=True,
+        ),
     )
 }
+
+CONSENT_PURPOSES = frozenset(p for p, rule in PURPOSE_TABLE.items() if rule.consent_based)

@@ -1,0 +1,1 @@
+"""Complaints and inquiries, answered within 3 business days."""

@@ -1,0 +1,56 @@
+"""Complaint and inquiry routes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+
+from app.complaints import service
+from app.complaints.schemas import ComplaintAnswer, ComplaintCreate, ComplaintStatus, ComplaintView
+from app.core.business_days import BusinessCalendar
+from app.core.deps import Reader, Writer, allow
+from app.core.errors import PROBLEM_RESPONSES
+from app.core.pagination import Cursor, Limit, Page
+from app.core.schemas import Receipt
+from app.policy.roles import Role
+
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=PROBLEM_RESPONSES)
+
+ComplaintId = Annotated[str, Path(max_length=36, description="The complaint id.")]
+STAFF = (Role.SUPPORT_AGENT, Role.PRIVACY_OFFICER)
+
+
+def _calendar(request: Request) -> BusinessCalendar:
+    return request.app.state.request_rules.calendar
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt,
+             summary="Record a complaint or inquiry",
+             dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)])
+async def record_complaint(payload: ComplaintCreate, caller: Writer,
+                           calendar: Annotated[BusinessCalendar, Depends(_calendar)]):
+    """Answered within 3 business days of arrival (`due_at`)."""
+    return await service.record(caller, payload, calendar)
+
+
+@router.get("", response_model=Page[ComplaintStatus], summary="List complaints, e.g. overdue",
+            dependencies=[allow(*STAFF)])
+async def list_complaints(caller: Writer, answered: bool | None = None,
+                          overdue: Annotated[bool, Query(description="Unanswered, past due.")]
+                          = False, cursor: Cursor = None, limit: Limit = 50):
+    """Complaints without their text, oldest first."""
+    return await service.list_complaints(caller, answered=answered, overdue=overdue,
+                                         cursor=cursor, limit=limit)
+
+
+@router.get("/{complaint_id}", response_model=ComplaintView, response_model_exclude_unset=True,
+            summary="Read a complaint")
+async def read_complaint(complaint_id: ComplaintId, reader: Reader):
+    """A complaint with its text and answer (`X-Purpose: service` or `self`)."""
+    return await service.read(reader, complaint_id)
+
+
+@router.post("/{complaint_id}/answer", response_model=ComplaintStatus,
+             summary="Answer a complaint", dependencies=[allow(*STAFF)])
+async def answer_complaint(complaint_id: ComplaintId, payload: ComplaintAnswer, caller: Writer):
+    """Keep the answer and email it to the customer."""
+    return await service.answer(caller, complaint_id, payload.answer)

@@ -1,0 +1,1 @@
+"""Consent to consent-based purposes (e.g. order status notifications), with history."""

@@ -1,0 +1,27 @@
+"""Consent payloads and views."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ConsentChange(BaseModel):
+    """Grant or withdraw consent to one consent-based purpose."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"granted": False}]})
+
+    granted: bool
+
+
+class ConsentState(BaseModel):
+    """Where consent to one purpose stands, and how it got there."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "purpose": "notifications", "granted": False, "changed_at": "2026-11-28T08:00:00Z",
+        "history": [{"granted": False, "changed_at": "2026-11-28T08:00:00Z",
+                     "changed_by_role": "customer"}]}]})
+
+    purpose: str
+    granted: bool
+    changed_at: datetime | None = None
+    history: list[dict]

@@ -1,0 +1,52 @@
+"""Consent use cases; withdrawal takes effect at once for every later read."""
+
+from app.consents import repository
+from app.consents.models import ConsentEvent
+from app.core.access import audit_write
+from app.core.deps import Caller
+from app.core.errors import NotFound
+from app.identity.service import readable
+from app.policy.purposes import CONSENT_PURPOSES, Purpose, Resource
+
+DEFAULT_GRANTED = True  # order status notifications come with an order until withdrawn
+
+
+class ConsentPurposeUnknown(NotFound):
+    code = "consent_purpose_unknown"
+
+
+def _purpose(name: str) -> Purpose:
+    if name not in {p.value for p in CONSENT_PURPOSES}:
+        raise ConsentPurposeUnknown(
+            f"{name!r} is not a consent-based purpose; those are: "
+            f"{', '.join(sorted(p.value for p in CONSENT_PURPOSES))}.")
+    return Purpose(name)
+
+
+async def states(caller: Caller, customer_id: str) -> list[dict]:
+    """Current consent per consent-based purpose, with its history."""
+    await readable(caller, customer_id)
+    events = await repository.history(caller.session, customer_id)
+    result = []
+    for purpose in sorted(CONSENT_PURPOSES):
+        mine = [e for e in events if e.purpose == purpose]
+        result.append({
+            "purpose": purpose.value,
+            "granted": mine[-1].granted if mine else DEFAULT_GRANTED,
+            "changed_at": mine[-1].changed_at if mine else None,
+            "history": [{"granted": e.granted, "changed_at": e.changed_at,
+                         "changed_by_role": e.changed_by_role} for e in mine]})
+    return result
+
+
+async def change(caller: Caller, customer_id: str, purpose_name: str, *, granted: bool) -> dict:
+    """Grant or withdraw consent; effective for the very next read."""
+    purpose = _purpose(purpose_name)
+    await readable(caller, customer_id)
+    await repository.add(caller.session, ConsentEvent(
+        customer_id=customer_id, purpose=purpose.value, granted=granted,
+        changed_by_role=str(caller.actor.role)))
+    await audit_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
+                      subject_id=customer_id, resource_id=f"consent:{purpose.value}",
+                      fields=["consent"])
+    return next(s for s in await states(caller, customer_id) if s["purpose"] == purpose.value)

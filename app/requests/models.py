@@ -1,0 +1,61 @@
+"""The privacy request row: one exercise of a customer's rights, from receipt to outcome."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, UTCDateTime, id_column, utcnow
+
+
+class RequestType(StrEnum):
+    """Which right the customer exercises."""
+
+    ACCESS = "access"
+    CORRECTION = "correction"
+    DELETION = "deletion"
+    CONSENT_WITHDRAWAL = "consent_withdrawal"
+
+
+class RequestState(StrEnum):
+    """Lifecycle: awaiting_verification -> verified -> completed, or rejected with a reason."""
+
+    AWAITING_VERIFICATION = "awaiting_verification"
+    VERIFIED = "verified"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+OPEN_STATES = (RequestState.AWAITING_VERIFICATION, RequestState.VERIFIED)
+
+
+class PrivacyRequest(Base):
+    """A customer's request; the due date runs from identity verification."""
+
+    __tablename__ = "privacy_request"
+
+    id: Mapped[str] = id_column()
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"))
+    type: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(30))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by: Mapped[str | None] = mapped_column(String(30))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    changes_enc: Mapped[str | None] = mapped_column(Text)
+    purposes: Mapped[list[str] | None] = mapped_column(JSON)
+    outcome: Mapped[dict | None] = mapped_column(JSON)
+    filed_by_role: Mapped[str] = mapped_column(String(40))
+    filed_by_id: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_privacy_request_customer_type_state", "customer_id", "type", "state"),
+        Index("ix_privacy_request_state_due", "state", "due_at"),
+    )
