@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     verification_max_attempts: int = Field(
         5, ge=1, description="Wrong codes allowed before the request must be restarted."
     )
+    order_retention_days: int = Field(
+        3650, ge=1, description="How long the law requires order records to be kept."
+    )
     mail_from: str = Field(
         "service@mail.ximorent.com", description="Sender address of outgoing email."
     )

@@ -72,6 +72,10 @@ class Keys:
         """Keyed blind index of an email address, case-insensitive."""
         return _keyed_hash(self.blind_index_key, email.strip().casefold())
 
+    def code_hash(self, request_id: str, code: str) -> str:
+        """Keyed hash of a one-time verification code, bound to its request."""
+        return _keyed_hash(self.blind_index_key, f"verification:{request_id}:{code}")
+
     def customer_key(self, customer_id: str) -> str:
         """Pseudonymous, stable customer key for fraud analysis."""
         return _keyed_hash(self.pseudonym_key, f"customer:{customer_id}")[:32]

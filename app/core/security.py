@@ -20,6 +20,7 @@ class Actor:
     sub: str
     role: Role
     partner_id: str | None = None
+    signed_in_customer: str | None = None
 
 
 class JwksCache:
@@ -93,12 +94,14 @@ def _actor_from_claims(claims: dict) -> Actor:
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("The token's sub claim must be a non-empty string.")
-    return Actor(sub=sub, role=role, partner_id=partner_id if role in PARTNER_ROLES else None)
+    signed_in = claims.get("signed_in_customer") if role is Role.STOREFRONT else None
+    return Actor(sub=sub, role=role, partner_id=partner_id if role in PARTNER_ROLES else None,
+                 signed_in_customer=signed_in if isinstance(signed_in, str) else None)
 
 
 def mint_token(
     settings: Settings, *, role: Role, sub: str, partner_id: str | None = None,
-    ttl_seconds: int | None = None,
+    ttl_seconds: int | None = None, signed_in_customer: str | None = None,
 ) -> str:
     """Mint an HS256 development token."""
     if settings.jwt_algorithm != "HS256" or settings.jwt_secret is None:
@@ -112,4 +115,6 @@ def mint_token(
     }
     if partner_id:
         claims["partner_id"] = partner_id
+    if signed_in_customer:
+        claims["signed_in_customer"] = signed_in_customer
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
