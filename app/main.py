@@ -21,6 +21,8 @@ from app.core.security import TokenVerifier
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
+from app.outbox.dispatcher import deliver_forever
+from app.outbox.mailer import sender_from_settings
 
 DESCRIPTION = """The shop's personal data, kept and read exactly as its privacy policy says.
 
@@ -55,7 +57,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         app.state.verifier = TokenVerifier(resolved, http)
         app.state.head_revision = head_revision()
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
-                                                  resolved.audit_seal_interval_seconds))
+                                                  resolved.audit_seal_interval_seconds)),
+                 asyncio.create_task(deliver_forever(
+                     app.state.sessions, app.state.keys, sender_from_settings(resolved),
+                     interval=resolved.outbox_interval_seconds,
+                     max_attempts=resolved.outbox_max_attempts)),
                  ] if background_tasks else []
         try:
             yield

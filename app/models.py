@@ -7,6 +7,7 @@ from app.core.idempotency import IdempotencyRecord
 from app.identity.models import Customer
 from app.messages.models import Message
 from app.orders.models import Order, OrderItem
+from app.outbox.models import OutboxMessage
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Customer", "IdempotencyRecord", "Message",
-           "Order", "OrderItem", "ShippingAddress"]
+           "Order", "OrderItem", "OutboxMessage", "ShippingAddress"]
