@@ -1,4 +1,5 @@
-"""The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain."""
+"""The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain,
+deliver the outbox."""
 
 import argparse
 import asyncio
@@ -75,6 +76,32 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox_run(args: argparse.Namespace) -> int:
+    from app.core.crypto import keys_from_settings
+    from app.outbox.dispatcher import deliver_pending
+    from app.outbox.mailer import sender_from_settings
+
+    if args.batch < 1:
+        print("error: --batch must be positive", file=sys.stderr)
+        return 2
+    settings = resolved_settings()
+
+    def progress(report) -> None:
+        print(f"batch: {report.sent} sent, {report.retried} to retry, "
+              f"{report.failed} given up")
+
+    async def run(sessions):
+        return await deliver_pending(sessions, keys_from_settings(settings),
+                                     sender_from_settings(settings),
+                                     max_attempts=settings.outbox_max_attempts,
+                                     batch=args.batch, on_batch=progress)
+
+    report = asyncio.run(_with_session(run))
+    print(f"outbox delivered: {report.sent} sent, {report.retried} to retry, "
+          f"{report.failed} given up")
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from app.main import app
 
@@ -114,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="seal pending entries, verify the chain")
     verify.add_argument("--no-seal", action="store_true", help="verify only")
     verify.set_defaults(run=_audit_verify)
+
+    outbox = commands.add_parser("outbox", help="outgoing email tools")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_run = outbox_commands.add_parser("run", help="deliver all pending messages once")
+    outbox_run.add_argument("--batch", type=int, default=50, help="messages claimed at a time")
+    outbox_run.set_defaults(run=_outbox_run)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -25,6 +25,8 @@ from app.core.business_days import calendar_from_settings
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
+from app.outbox.dispatcher import deliver_forever
+from app.outbox.mailer import sender_from_settings
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 
@@ -66,7 +68,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             max_attempts=resolved.verification_max_attempts,
             retention_days=resolved.order_retention_days)
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
-                                                  resolved.audit_seal_interval_seconds))
+                                                  resolved.audit_seal_interval_seconds)),
+                 asyncio.create_task(deliver_forever(
+                     app.state.sessions, app.state.keys, sender_from_settings(resolved),
+                     interval=resolved.outbox_interval_seconds,
+                     max_attempts=resolved.outbox_max_attempts)),
                  ] if background_tasks else []
         try:
             yield

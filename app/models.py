@@ -9,8 +9,9 @@ from app.core.idempotency import IdempotencyRecord
 from app.identity.models import Customer
 from app.messages.models import Message
 from app.orders.models import Order, OrderItem
+from app.outbox.models import OutboxMessage
 from app.requests.models import PrivacyRequest
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
-           "IdempotencyRecord", "Message", "Order", "OrderItem", "PrivacyRequest",
-           "ShippingAddress"]
+           "IdempotencyRecord", "Message", "Order", "OrderItem", "OutboxMessage",
+           "PrivacyRequest", "ShippingAddress"]

@@ -1,0 +1,33 @@
+"""Putting an email into the outbox, in the same transaction as the change it announces."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.crypto import Keys
+from app.core.db import new_id, utcnow
+from app.outbox import repository
+from app.outbox.models import BODY, RECIPIENT, SUBJECT, OutboxMessage
+
+KIND_LENGTH = 40
+
+
+async def enqueue(session: AsyncSession, keys: Keys, *, kind: str, to: str, subject: str,
+                  body: str) -> str:
+    """Add an email to the outbox and flush (the caller commits); return its id.
+
+    Nothing is sent unless the caller's transaction commits. Recipient, subject and body are
+    stored encrypted.
+    """
+    if not kind or len(kind) > KIND_LENGTH:
+        raise ValueError(f"outbox kind must be 1 to {KIND_LENGTH} characters")
+    for name, value in (("recipient", to), ("subject", subject)):
+        if not value.strip() or "\r" in value or "\n" in value:
+            raise ValueError(f"outbox {name} must be one non-empty line")
+    cipher = keys.cipher
+    message = OutboxMessage(
+        id=new_id(), kind=kind,
+        recipient_enc=cipher.encrypt(to, context=RECIPIENT),
+        subject_enc=cipher.encrypt(subject, context=SUBJECT),
+        body_enc=cipher.encrypt(body, context=BODY),
+        attempts=0, next_attempt_at=utcnow())
+    await repository.add(session, message)
+    return message.id
