@@ -11,6 +11,9 @@ from fastapi.openapi.utils import get_openapi
 from app.addresses.router import router as addresses_router
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
+from app.complaints.router import router as complaints_router
+from app.consents.router import router as consents_router
+from app.core.business_days import calendar_from_settings
 from app.core.config import Settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
@@ -19,9 +22,6 @@ from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.security import TokenVerifier
-from app.complaints.router import router as complaints_router
-from app.consents.router import router as consents_router
-from app.core.business_days import calendar_from_settings
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router

@@ -98,6 +98,19 @@ async def session(inspection_engine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
+def deliver_mail(app, tmp_path):
+    """Deliver the outbox to a mail folder, as the background task would."""
+    from app.outbox.dispatcher import deliver_pending
+    from app.outbox.mailer import FolderSender
+
+    async def deliver():
+        return await deliver_pending(app.state.sessions, app.state.keys,
+                                     FolderSender(tmp_path / "mail"), max_attempts=3)
+
+    return deliver
+
+
+@pytest.fixture
 def token(settings):
     """Mint a dev token: token(Role.STOREFRONT, sub="storefront-1")."""
 

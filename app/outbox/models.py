@@ -15,7 +15,8 @@ BODY = "outbox_message.body"
 class OutboxMessage(Base):
     """An outgoing email and its delivery state.
 
-    Pending while `sent_at` and `failed_at` are empty; `claimed_until` is the lease of the
+    Pending while `sent_at` and `failed_at` are empty; once sent, recipient and text are
+    erased and only the delivery record stays; `claimed_until` is the lease of the
     dispatcher currently sending it, so replicas never send the same message at the same time.
     """
 
@@ -23,9 +24,9 @@ class OutboxMessage(Base):
 
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(40))
-    recipient_enc: Mapped[str] = mapped_column(Text)
-    subject_enc: Mapped[str] = mapped_column(Text)
-    body_enc: Mapped[str] = mapped_column(Text)
+    recipient_enc: Mapped[str | None] = mapped_column(Text)
+    subject_enc: Mapped[str | None] = mapped_column(Text)
+    body_enc: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -45,11 +45,12 @@ async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,
 
 
 async def mark_sent(session: AsyncSession, message_id: str, *, at: datetime) -> bool:
-    """Record a delivery; False if the message was already recorded as sent."""
+    """Record a delivery and forget the recipient and text; False if already recorded as sent."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-        .values(sent_at=at, claimed_until=None, last_error=None))
+        .values(sent_at=at, claimed_until=None, last_error=None, recipient_enc=None,
+                subject_enc=None, body_enc=None))
     return result.rowcount == 1
 
 

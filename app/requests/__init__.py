@@ -1,1 +1,1 @@
-"""Customers' rights: access, correction, deletion and consent withdrawal, on a business-day clock."""
+"""Customers' rights: access, correction, deletion, consent withdrawal, on business days."""

@@ -15,7 +15,7 @@ from app.identity import repository as identities
 from app.identity.models import Customer
 from app.identity.schemas import CustomerUpdate
 from app.identity.service import readable
-from app.identity.views import CUSTOMER_READERS, EMAIL, seal_identity
+from app.identity.views import EMAIL, seal_identity
 from app.outbox.service import enqueue
 from app.policy.purposes import CONSENT_PURPOSES, Resource
 from app.policy.roles import Role

@@ -13,6 +13,8 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+SENT_MAIL_TEXT = ("recipient_enc", "subject_enc", "body_enc")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -88,9 +90,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("pseudonymized_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("erase_ship_to_on_arrival", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
+    with op.batch_alter_table("outbox_message") as batch:
+        for column in SENT_MAIL_TEXT:
+            batch.alter_column(column, existing_type=sa.Text(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM outbox_message WHERE sent_at IS NOT NULL")
+    with op.batch_alter_table("outbox_message") as batch:
+        for column in SENT_MAIL_TEXT:
+            batch.alter_column(column, existing_type=sa.Text(), nullable=False)
     with op.batch_alter_table("shop_order") as batch:
         batch.drop_column("erase_ship_to_on_arrival")
         batch.drop_column("pseudonymized_at")
