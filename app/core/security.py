@@ -33,6 +33,8 @@ class JwksCache:
 
     async def key(self, kid: str | None) -> dict:
         """Return the JWK with this key id, refetching once if it is unknown or stale."""
+        if not isinstance(kid, str | None):
+            raise Unauthenticated("The token's kid header must be a string.")
         stale = time.monotonic() - self._fetched_at > self._ttl
         if stale or kid not in self._keys:
             await self._refresh()
@@ -44,10 +46,10 @@ class JwksCache:
         try:
             response = await self._http.get(self._url)
             response.raise_for_status()
-            keys = response.json()["keys"]
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            keys = {k["kid"]: k for k in response.json()["keys"] if isinstance(k.get("kid"), str)}
+        except (httpx.HTTPError, ValueError, LookupError, TypeError, AttributeError) as exc:
             raise Unauthenticated("The signing keys could not be fetched.") from exc
-        self._keys = {k.get("kid"): k for k in keys}
+        self._keys = keys
         self._fetched_at = time.monotonic()
 
 
@@ -89,8 +91,8 @@ def _actor_from_claims(claims: dict) -> Actor:
     except ValueError as exc:
         raise Unauthenticated("The token's role is not one this service knows.") from exc
     partner_id = claims.get("partner_id")
-    if role in PARTNER_ROLES and not partner_id:
-        raise Unauthenticated("Partner tokens must carry a partner_id claim.")
+    if role in PARTNER_ROLES and not (isinstance(partner_id, str) and partner_id):
+        raise Unauthenticated("Partner tokens must carry a partner_id string claim.")
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("The token's sub claim must be a non-empty string.")

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from app.core.fields import Currency, OrderNumber, PlainText
+from app.core.fields import Currency, OrderNumber, PlainText, ShortCode
 from app.core.schemas import Receipt
 from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-PartnerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+PartnerId = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
 _ITEM = {"product_name": "Silicone pot lid mat", "quantity": 2, "unit_price": "7.95"}
 _CREATE = {
