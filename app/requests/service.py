@@ -107,7 +107,8 @@ async def _send_code(caller: Caller, request: PrivacyRequest, customer: Customer
 def _mark_verified(request: PrivacyRequest, by: str, now: datetime, rules: Rules) -> None:
     request.state, request.verified_by, request.verified_at = S.VERIFIED, by, now
     request.code_hash = request.code_expires_at = None
-    request.due_at = rules.calendar.due_at(now, DUE_IN_BUSINESS_DAYS[T(request.type)])
+    days = DUE_IN_BUSINESS_DAYS[T(request.type)]
+    request.due_at = rules.calendar.due_at(now, days) if days else now  # 0 days: immediate
 
 
 async def _readable_request(caller: Caller, request_id: str) -> PrivacyRequest:
