@@ -41,8 +41,8 @@ class FieldCipher:
         aead = self._aead.get(key_id)
         if aead is None:
             raise DecryptionFailed(f"unknown key id {key_id!r}")
-        raw = base64.urlsafe_b64decode(payload)
         try:
+            raw = base64.urlsafe_b64decode(payload)
             return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
         except Exception as exc:
             raise DecryptionFailed("ciphertext does not verify") from exc

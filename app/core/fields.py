@@ -10,8 +10,9 @@ from pydantic_core import PydanticCustomError
 from app.core.config import get_settings
 from app.core.errors import CARD_NUMBER_ERROR
 
-# 13-19 digits, optionally grouped by single spaces or dashes, not inside a longer digit run.
-_CARD_RUN = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
+# Digit groups joined by single spaces or dashes, e.g. "4111 1111 1111 1111 12".
+_DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)*")
+_GROUP = re.compile(r"\d+")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -26,10 +27,24 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _card_runs(text: str):
-    for match in _CARD_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            yield match
+    """Spans of Luhn-valid 13-19 digit runs made of whole digit groups."""
+    for match in _DIGIT_GROUPS.finditer(text):
+        groups = [(match.start() + g.start(), match.start() + g.end())
+                  for g in _GROUP.finditer(match.group())]
+        first = 0
+        while first < len(groups):
+            digits, last_valid = "", None
+            for last in range(first, len(groups)):
+                digits += text[groups[last][0]:groups[last][1]]
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and luhn_valid(digits):
+                    last_valid = last
+            if last_valid is None:
+                first += 1
+                continue
+            yield groups[first][0], groups[last_valid][1]
+            first = last_valid + 1
 
 
 def contains_card_number(text: str) -> bool:
@@ -37,16 +52,23 @@ def contains_card_number(text: str) -> bool:
     return next(_card_runs(text), None) is not None
 
 
-def mask_card_numbers(text: str) -> str:
-    """Replace every card-number-like run with asterisks, keeping only its last four digits."""
+def _mask_once(text: str) -> str:
     pieces, last = [], 0
-    for match in _card_runs(text):
-        run = match.group()
+    for start, end in _card_runs(text):
+        run = text[start:end]
         keep_from = len(run) - 4
         masked = "".join(c if i >= keep_from or not c.isdigit() else "*" for i, c in enumerate(run))
-        pieces += [text[last:match.start()], masked]
-        last = match.end()
+        pieces += [text[last:start], masked]
+        last = end
     return "".join(pieces) + text[last:] if pieces else text
+
+
+def mask_card_numbers(text: str) -> str:
+    """Replace every card-number-like run with asterisks, keeping only its last four digits."""
+    masked = _mask_once(text)
+    while masked != text:  # kept digits can join the next groups into a new run: mask again
+        text, masked = masked, _mask_once(masked)
+    return masked
 
 
 def _reject_card_number(value: str) -> str:
