@@ -78,8 +78,8 @@ async def file(caller: Caller, payload: RequestCreate, rules: Rules) -> tuple[di
             payload.changes.model_dump_json(exclude_unset=True),
             context="privacy_request.changes") if payload.changes else None)
     await repository.save(caller.session, request)
-    await audit_write(caller, Resource.CUSTOMER, f"request_{payload.type}",
-                      subject_id=customer.id, resource_id=request.id, fields=[])
+    await audit_write(caller, Resource.CUSTOMER, "file_request", subject_id=customer.id,
+                      resource_id=request.id, fields=[])
     if payload.type is T.CONSENT_WITHDRAWAL:
         _mark_verified(request, "not_required", now, rules)
         await _carry_out(caller, request, customer, rules)

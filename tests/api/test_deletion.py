@@ -14,7 +14,7 @@ from tests.factories import (
 )
 
 NAME, EMAIL, PHONE = "Ingrid Vasquez-Delete", "ingrid.delete@example.com", "+4915123456789"
-STREET, HOUSE, BODY = "Zerstoerungsallee", "77b", "Please remove everything about me"
+STREET, HOUSE, BODY = "Zerstoerungsallee", "Hinterhaus 77", "Please remove everything about me"
 
 
 async def _everything_stored(session, keys) -> str:

@@ -32,13 +32,14 @@ SHIP_TO_KEYS = {"recipient_name", "phone", "country", "state", "city", "street",
 
 @dataclass
 class World:
-    """One customer with an address, an order (carrier swiftship, payer paypal) and a message."""
+    """One customer with an address, an order, a message and a complaint."""
 
     customer_id: str
     email: str
     name: str
     address_id: str
     order_number: str
+    complaint_id: str
 
 
 @pytest.fixture
@@ -51,7 +52,10 @@ async def world(client, auth) -> World:
                                       address_id=address_id, logistics_partner_id=CARRIER,
                                       payment_partner_id=PAYER)
     await create_message(client, headers=storefront, customer_id=customer_id)
-    return World(customer_id, email, name, address_id, order_number)
+    complaint = await client.post("/v1/complaints", headers=storefront, json={
+        "customer_id": customer_id, "subject": "Late parcel", "body": "Where is my cat bed?"})
+    assert complaint.status_code == 201, complaint.text
+    return World(customer_id, email, name, address_id, order_number, complaint.json()["id"])
 
 
 def headers_for(auth, role: Role, purpose: str | None, world: World) -> dict:
@@ -77,6 +81,7 @@ def url_of(resource: Resource, world: World) -> str:
         Resource.ADDRESS: f"{base}/addresses/{world.address_id}",
         Resource.ORDER: f"/v1/orders/{world.order_number}",
         Resource.MESSAGE: f"{base}/messages",
+        Resource.COMPLAINT: f"/v1/complaints/{world.complaint_id}",
         Resource.ACCESS_LOG: f"{base}/access-log",
     }[resource]
 
