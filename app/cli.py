@@ -37,7 +37,8 @@ def _token(args: argparse.Namespace) -> int:
 
     try:
         token = mint_token(resolved_settings(), role=Role(args.role), sub=args.sub,
-                           partner_id=args.partner_id, ttl_seconds=args.ttl)
+                           partner_id=args.partner_id, ttl_seconds=args.ttl,
+                           signed_in_customer=args.signed_in_customer)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -134,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="actor id; a customer's id for customers")
     token.add_argument("--partner-id", help="required for partner roles")
     token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.add_argument("--signed-in-customer",
+                       help="storefront only: the customer signed in to this session")
     token.set_defaults(run=_token)
 
     audit = commands.add_parser("audit", help="audit trail tools")
