@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.addresses.models import ShippingAddress
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import fetch_page
 
 
 async def get(session: AsyncSession, customer_id: str, address_id: str) -> ShippingAddress | None:
@@ -16,10 +16,9 @@ async def get(session: AsyncSession, customer_id: str, address_id: str) -> Shipp
 async def list_for(session: AsyncSession, customer_id: str, *, cursor: str | None, limit: int
                    ) -> tuple[list[ShippingAddress], str | None]:
     """A page of a customer's addresses, oldest first."""
-    stmt = keyset(select(ShippingAddress).where(ShippingAddress.customer_id == customer_id),
-                  ShippingAddress.created_at, ShippingAddress.id, cursor=cursor, limit=limit)
-    rows = list((await session.scalars(stmt)).all())
-    return rows, next_cursor(rows, limit, "created_at")
+    mine = select(ShippingAddress).where(ShippingAddress.customer_id == customer_id)
+    return await fetch_page(session, mine, ShippingAddress.created_at, ShippingAddress.id,
+                            cursor=cursor, limit=limit)
 
 
 async def save(session: AsyncSession, address: ShippingAddress) -> ShippingAddress:

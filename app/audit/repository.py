@@ -9,7 +9,7 @@ from app.audit.hashing import entry_hash
 from app.audit.models import AuditEntry
 from app.core.db import new_id, utcnow
 from app.core.middleware import request_id_var
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import fetch_page
 from app.core.security import Actor
 
 
@@ -42,8 +42,6 @@ async def record(session: AsyncSession, actor: Actor, *, action: str, purpose: s
 async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,
                      limit: int) -> tuple[list[AuditEntry], str | None]:
     """Entries about one subject, newest first."""
-    stmt = keyset(select(AuditEntry).where(AuditEntry.subject_id == subject_id),
-                  AuditEntry.occurred_at, AuditEntry.id, cursor=cursor, limit=limit,
-                  descending=True)
-    rows = list((await session.scalars(stmt)).all())
-    return rows, next_cursor(rows, limit, "occurred_at")
+    return await fetch_page(session, select(AuditEntry).where(AuditEntry.subject_id == subject_id),
+                            AuditEntry.occurred_at, AuditEntry.id, cursor=cursor, limit=limit,
+                            descending=True)

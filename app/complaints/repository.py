@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints.models import Complaint
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import fetch_page
 
 
 async def get(session: AsyncSession, complaint_id: str) -> Complaint | None:
@@ -23,9 +23,8 @@ async def list_all(session: AsyncSession, *, answered: bool | None, overdue_at: 
                           else Complaint.answered_at.is_(None))
     if overdue_at is not None:
         stmt = stmt.where(Complaint.answered_at.is_(None), Complaint.due_at < overdue_at)
-    stmt = keyset(stmt, Complaint.received_at, Complaint.id, cursor=cursor, limit=limit)
-    rows = list((await session.scalars(stmt)).all())
-    return rows, next_cursor(rows, limit, "received_at")
+    return await fetch_page(session, stmt, Complaint.received_at, Complaint.id, cursor=cursor,
+                            limit=limit)
 
 
 async def save(session: AsyncSession, complaint: Complaint) -> Complaint:

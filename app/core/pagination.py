@@ -8,6 +8,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
 
@@ -43,6 +44,15 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(moment), str(row_id)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("The cursor is not one this service handed out.") from exc
+
+
+async def fetch_page(session: AsyncSession, stmt: Select, moment_col, id_col, *,
+                     cursor: str | None, limit: int, descending: bool = False
+                     ) -> tuple[list, str | None]:
+    """One page of `stmt` ordered by (moment, id), and the cursor of the next page."""
+    rows = list((await session.scalars(keyset(stmt, moment_col, id_col, cursor=cursor,
+                                              limit=limit, descending=descending))).all())
+    return rows, next_cursor(rows, limit, moment_col.key, id_col.key)
 
 
 def keyset(stmt: Select, moment_col, id_col, *, cursor: str | None, limit: int,

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import fetch_page
 from app.core.security import Actor
 from app.orders.errors import OrderNumberTaken
 from app.orders.models import FulfilmentStatus, Order
@@ -48,9 +48,8 @@ async def list_readable(
         stmt = stmt.where(Order.delivered_at.is_(None))
     if with_items:
         stmt = stmt.options(selectinload(Order.items))
-    stmt = keyset(stmt, Order.created_at, Order.id, cursor=cursor, limit=limit)
-    rows = list((await session.scalars(stmt)).all())
-    return rows, next_cursor(rows, limit, "created_at")
+    return await fetch_page(session, stmt, Order.created_at, Order.id, cursor=cursor,
+                            limit=limit)
 
 
 async def save(session: AsyncSession, order: Order) -> Order:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.addresses.models import ShippingAddress
 from app.audit.models import AuditEntry
 from app.complaints.models import Complaint
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import fetch_page
 from app.core.security import Actor
 from app.messages.models import Message
 from app.orders.models import Order
@@ -51,10 +51,8 @@ async def list_readable(session: AsyncSession, actor: Actor, *, state: RequestSt
     if overdue_at is not None:
         stmt = stmt.where(PrivacyRequest.state.in_(OPEN_STATES),
                           PrivacyRequest.due_at < overdue_at)
-    stmt = keyset(stmt, PrivacyRequest.received_at, PrivacyRequest.id, cursor=cursor,
-                  limit=limit)
-    rows = list((await session.scalars(stmt)).all())
-    return rows, next_cursor(rows, limit, "received_at")
+    return await fetch_page(session, stmt, PrivacyRequest.received_at, PrivacyRequest.id,
+                            cursor=cursor, limit=limit)
 
 
 async def save(session: AsyncSession, request: PrivacyRequest) -> PrivacyRequest:
