@@ -6,27 +6,28 @@ from fastapi import APIRouter, Path
 
 from app.consents import service
 from app.consents.schemas import ConsentChange, ConsentState
-from app.core.deps import Writer, allow
+from app.core.deps import Reader, Writer, allow
 from app.core.errors import PROBLEM_RESPONSES
 from app.identity.router import CustomerId
 from app.policy.roles import Role
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/consents", tags=["consents"],
-                   responses=PROBLEM_RESPONSES,
-                   dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER,
-                                       Role.PRIVACY_OFFICER)])
+                   responses=PROBLEM_RESPONSES)
 
 ConsentPurpose = Annotated[str, Path(max_length=40, examples=["notifications"],
                                      description="A consent-based purpose.")]
 
 
 @router.get("", response_model=list[ConsentState], summary="A customer's consents")
-async def list_consents(customer_id: CustomerId, caller: Writer):
-    """Current consent to each consent-based purpose, with its history."""
-    return await service.states(caller, customer_id)
+async def list_consents(customer_id: CustomerId, reader: Reader):
+    """Current consent to each consent-based purpose, with its history (`X-Purpose: self` or
+    `service`)."""
+    return await service.read(reader, customer_id)
 
 
-@router.put("/{purpose}", response_model=ConsentState, summary="Grant or withdraw consent")
+@router.put("/{purpose}", response_model=ConsentState, summary="Grant or withdraw consent",
+            dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER,
+                                Role.PRIVACY_OFFICER)])
 async def change_consent(customer_id: CustomerId, purpose: ConsentPurpose,
                          payload: ConsentChange, caller: Writer):
     """Withdrawal takes effect at once: reads for that purpose get 403 `consent_withdrawn`."""

@@ -2,7 +2,7 @@
 
 from app.consents import repository
 from app.consents.models import ConsentEvent
-from app.core.access import audit_write
+from app.core.access import allowed_fields, audit_read, audit_write
 from app.core.deps import Caller
 from app.core.errors import NotFound
 from app.identity.service import readable
@@ -21,6 +21,14 @@ def _purpose(name: str) -> Purpose:
             f"{name!r} is not a consent-based purpose; those are: "
             f"{', '.join(sorted(p.value for p in CONSENT_PURPOSES))}.")
     return Purpose(name)
+
+
+async def read(caller: Caller, customer_id: str) -> list[dict]:
+    """Current consent per consent-based purpose, as the purpose allows; audited."""
+    fields = allowed_fields(caller, Resource.CONSENT)
+    result = await states(caller, customer_id)
+    await audit_read(caller, Resource.CONSENT, [(customer_id, None, fields)])
+    return [{f: state[f] for f in fields} for state in result]
 
 
 async def states(caller: Caller, customer_id: str) -> list[dict]:

@@ -25,6 +25,7 @@ class Resource(StrEnum):
     ORDER = "order"
     MESSAGE = "message"
     COMPLAINT = "complaint"
+    CONSENT = "consent"
     ACCESS_LOG = "access_log"
 
 
@@ -42,6 +43,7 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                        "body", "occurred_at", "created_at"),
     Resource.COMPLAINT: ("id", "customer_id", "kind", "subject", "body", "received_at", "due_at",
                          "answer", "answered_at", "answered_by"),
+    Resource.CONSENT: ("purpose", "granted", "changed_at", "history"),
     Resource.ACCESS_LOG: ("occurred_at", "actor_id", "actor_role", "purpose", "action",
                           "resource", "fields"),
 }
@@ -91,6 +93,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ORDER: _all(Resource.ORDER),
                 Resource.MESSAGE: _all(Resource.MESSAGE),
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
+                Resource.CONSENT: _all(Resource.CONSENT),
             },
         ),
         PurposeRule(
@@ -121,6 +124,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ORDER: _all(Resource.ORDER),
                 Resource.MESSAGE: _all(Resource.MESSAGE),
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
+                Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
             },
         ),

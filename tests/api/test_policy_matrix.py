@@ -82,6 +82,7 @@ def url_of(resource: Resource, world: World) -> str:
         Resource.ORDER: f"/v1/orders/{world.order_number}",
         Resource.MESSAGE: f"{base}/messages",
         Resource.COMPLAINT: f"/v1/complaints/{world.complaint_id}",
+        Resource.CONSENT: f"{base}/consents",
         Resource.ACCESS_LOG: f"{base}/access-log",
     }[resource]
 
@@ -91,6 +92,9 @@ LISTED = {Resource.MESSAGE, Resource.ACCESS_LOG}
 
 def record_of(resource: Resource, body: dict) -> dict:
     """The one record a read returned (list endpoints: the first item)."""
+    if resource is Resource.CONSENT:
+        assert body, body
+        return body[0]
     if resource in LISTED:
         assert body["items"], body
         return body["items"][0]

@@ -209,9 +209,13 @@ async def test_consent_withdrawal_blocks_reads_at_once(client, auth):
     other_purpose = await client.get(f"/v1/customers/{customer_id}",
                                      headers=auth(Role.STOREFRONT, purpose="service"))
     assert other_purpose.status_code == 200
+    unnamed = await client.get(f"/v1/customers/{customer_id}/consents",
+                               headers=auth(Role.CUSTOMER, sub=customer_id))
+    assert unnamed.status_code == 400
     consents = await client.get(f"/v1/customers/{customer_id}/consents",
-                                headers=auth(Role.CUSTOMER, sub=customer_id))
+                                headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert consents.json()[0]["granted"] is False
+    assert consents.json()[0]["history"][0]["changed_by_role"] == "customer"
     regranted = await client.put(f"/v1/customers/{customer_id}/consents/notifications",
                                  json={"granted": True},
                                  headers=auth(Role.CUSTOMER, sub=customer_id))
