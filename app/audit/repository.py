@@ -1,8 +1,9 @@
 """Writing audit entries and reading a subject's access log."""
 
 from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.hashing import entry_hash
@@ -11,6 +12,10 @@ from app.core.db import new_id, utcnow
 from app.core.middleware import request_id_var
 from app.core.pagination import fetch_page
 from app.core.security import Actor
+
+ENTRY_TABLE = AuditEntry.__table__
+ENTRY_COLUMNS = ("id", "occurred_at", "actor_id", "actor_role", "purpose", "action",
+                 "subject_id", "resource", "resource_id", "fields", "request_id", "entry_hash")
 
 
 def _entry(actor: Actor, *, action: str, purpose: str | None, subject_id: str | None,
@@ -36,7 +41,36 @@ async def record(session: AsyncSession, actor: Actor, *, action: str, purpose: s
         for subject_id, resource_id, fields in entries
     ]
     if rows:
-        await session.execute(insert(AuditEntry), rows)
+        await session.execute(insert(ENTRY_TABLE), rows)
+
+
+@lru_cache(maxsize=128)
+def _recorded(stmt: Select) -> Select:
+    """`stmt` with a data-modifying CTE that records the read of the row it finds."""
+    found = stmt.cte("found")
+    entry = select(*[bindparam(f"audit_{name}", type_=ENTRY_TABLE.c[name].type).label(name)
+                     for name in ENTRY_COLUMNS]).select_from(found)
+    audited = insert(ENTRY_TABLE).from_select(list(ENTRY_COLUMNS), entry).cte("audited")
+    return select(found).add_cte(audited)
+
+
+async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, actor: Actor, *,
+                             action: str, purpose: str | None, resource: str, subject_id: str,
+                             resource_id: str | None, fields: Iterable[str]) -> Row | None:
+    """Run a reusable one-row read and record its entry, in one statement where possible.
+
+    On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself (one round
+    trip, written only if the row exists); elsewhere the insert follows the read.
+    """
+    values = _entry(actor, action=action, purpose=purpose, subject_id=subject_id,
+                    resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
+    if session.bind.dialect.name != "postgresql":
+        row = (await session.execute(stmt, params)).first()
+        if row is not None:
+            await session.execute(insert(ENTRY_TABLE), [values])
+        return row and row[0]
+    audit_params = {f"audit_{name}": value for name, value in values.items()}
+    return (await session.execute(_recorded(stmt), params | audit_params)).first()
 
 
 async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,

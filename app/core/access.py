@@ -3,6 +3,8 @@
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import Row, Select
+
 from app.audit import repository as audit
 from app.consents import repository as consents
 from app.core.deps import Caller, PurposeNotPermitted
@@ -50,6 +52,17 @@ def view(fields: tuple[str, ...], readers: Mapping[str, Callable[[Any, Any], Any
          caller: Caller) -> dict:
     """Project one record onto exactly the allowed fields."""
     return project(fields, readers, record, caller.keys)
+
+
+async def read_one(caller: Caller, resource: Resource, query: tuple[Select, dict], *,
+                   subject_id: str, resource_id: str | None, fields: tuple[str, ...]
+                   ) -> Row | None:
+    """Fetch one record with a reusable (statement, parameters) query and audit the read in
+    the same statement; None if there is no such record for this caller."""
+    stmt, params = query
+    return await audit.fetch_one_recorded(
+        caller.session, stmt, params, caller.actor, action="read", purpose=str(caller.purpose),
+        resource=str(resource), subject_id=subject_id, resource_id=resource_id, fields=fields)
 
 
 async def audit_read(caller: Caller, resource: Resource,

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default `sqlite+aiosqlite:///<data_dir>/privacy.db`. "
         "`postgresql://...` is used through asyncpg.",
     )
-    db_pool_size: int = Field(10, ge=1, description="Connections kept per app process.")
+    db_pool_size: int = Field(
+        20, ge=1, description="PostgreSQL connections per app process; requests beyond wait."
+    )
     jwt_algorithm: Literal["HS256", "RS256"] = Field(
         "HS256", description="The one algorithm tokens must be signed with."
     )

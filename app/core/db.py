@@ -70,8 +70,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and write-ahead locking."""
     if not settings.is_sqlite:
         return create_async_engine(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=5,
-            pool_pre_ping=False,
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=0,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})

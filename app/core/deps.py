@@ -56,13 +56,14 @@ async def _actor(
 CurrentActor = Annotated[Actor, Depends(_actor)]
 
 
-async def _purpose(
-    actor: CurrentActor,
-    x_purpose: Annotated[str | None, Header(
-        description="Why this personal data is read: delivery, service, fraud, payment or self.",
-        examples=["service"],
-    )] = None,
-) -> Purpose:
+XPurpose = Annotated[str | None, Header(
+    description="Why this personal data is read: delivery, service, fraud, payment, self or "
+                "notifications.",
+    examples=["service"],
+)]
+
+
+def _purpose(actor: Actor, x_purpose: str | None) -> Purpose:
     if not x_purpose:
         raise PurposeRequired("Name the purpose of this read in the X-Purpose header.")
     purpose = parse_purpose(x_purpose)
@@ -76,13 +77,6 @@ async def _purpose(
     return purpose
 
 
-ReadPurpose = Annotated[Purpose, Depends(_purpose)]
-
-
-def _keys(request: Request) -> Keys:
-    return request.app.state.keys
-
-
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Everything a service needs to act for one request."""
@@ -93,14 +87,13 @@ class Caller:
     purpose: Purpose | None = None
 
 
-async def _reader(session: SessionDep, actor: CurrentActor, purpose: ReadPurpose,
-                  keys: Annotated[Keys, Depends(_keys)]) -> Caller:
-    return Caller(session, actor, keys, purpose)
+async def _reader(request: Request, session: SessionDep, actor: CurrentActor,
+                  x_purpose: XPurpose = None) -> Caller:
+    return Caller(session, actor, request.app.state.keys, _purpose(actor, x_purpose))
 
 
-async def _writer(session: SessionDep, actor: CurrentActor,
-                  keys: Annotated[Keys, Depends(_keys)]) -> Caller:
-    return Caller(session, actor, keys)
+async def _writer(request: Request, session: SessionDep, actor: CurrentActor) -> Caller:
+    return Caller(session, actor, request.app.state.keys)
 
 
 Reader = Annotated[Caller, Depends(_reader)]

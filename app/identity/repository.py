@@ -1,6 +1,8 @@
 """Customer queries, always scoped to what the caller may see."""
 
-from sqlalchemy import Select, false, select
+from functools import lru_cache
+
+from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,19 +12,36 @@ from app.identity.models import Customer
 from app.policy.roles import PARTNER_ROLES, Role
 
 
-def readable_customers(actor: Actor) -> Select[tuple[Customer]]:
-    """Customers this actor may see: a customer only itself, partners none."""
+@lru_cache
+def _scoped(role: Role) -> Select[tuple[Customer]]:
+    """Customers a role may see: a customer only itself (`:actor_sub`), partners none."""
     stmt = select(Customer).where(Customer.erased_at.is_(None))
-    if actor.role is Role.CUSTOMER:
-        return stmt.where(Customer.id == actor.sub)
-    if actor.role in PARTNER_ROLES:
+    if role is Role.CUSTOMER:
+        return stmt.where(Customer.id == bindparam("actor_sub"))
+    if role in PARTNER_ROLES:
         return stmt.where(false())
     return stmt
 
 
+@lru_cache
+def _one(role: Role) -> Select[tuple[Customer]]:
+    return _scoped(role).where(Customer.id == bindparam("customer_id"))
+
+
+def readable_customers(actor: Actor) -> Select[tuple[Customer]]:
+    """Customers this actor may see."""
+    return _scoped(actor.role).params(actor_sub=actor.sub)
+
+
+def readable_customer(actor: Actor, customer_id: str) -> tuple[Select[tuple[Customer]], dict]:
+    """A reusable statement reading one customer if this actor may see it, and its parameters."""
+    return _one(actor.role), {"actor_sub": actor.sub, "customer_id": customer_id}
+
+
 async def get_readable(session: AsyncSession, actor: Actor, customer_id: str) -> Customer | None:
     """One customer, if this actor may see it."""
-    return await session.scalar(readable_customers(actor).where(Customer.id == customer_id))
+    stmt, params = readable_customer(actor, customer_id)
+    return await session.scalar(stmt, params)
 
 
 async def find_by_email_index(session: AsyncSession, actor: Actor, index: str) -> Customer | None:

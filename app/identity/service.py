@@ -1,6 +1,13 @@
 """Customer use cases: create, read, find by email, correct."""
 
-from app.core.access import allowed_fields, audit_read, audit_write, ensure_consent, view
+from app.core.access import (
+    allowed_fields,
+    audit_read,
+    audit_write,
+    ensure_consent,
+    read_one,
+    view,
+)
 from app.core.db import utcnow
 from app.core.deps import Caller
 from app.core.schemas import Receipt
@@ -40,7 +47,13 @@ async def _present(caller: Caller, customer: Customer, fields: tuple[str, ...]) 
 async def read(caller: Caller, customer_id: str) -> dict:
     """One customer, holding exactly what the caller's purpose allows."""
     fields = allowed_fields(caller, Resource.CUSTOMER)
-    return await _present(caller, await readable(caller, customer_id), fields)
+    await ensure_consent(caller, customer_id)
+    row = await read_one(caller, Resource.CUSTOMER,
+                         repository.readable_customer(caller.actor, customer_id),
+                         subject_id=customer_id, resource_id=customer_id, fields=fields)
+    if row is None:
+        raise CustomerNotFound()
+    return view(fields, CUSTOMER_READERS, row, caller)
 
 
 async def find_by_email(caller: Caller, email: str) -> dict:

@@ -233,13 +233,27 @@ async def test_rs256_cache_expires_after_its_ttl(make_verifier, settings, signin
     monkeypatch.setattr("app.core.security.time.monotonic", lambda: clock[0])
     idp = Idp(public_jwk(signing_key, "k1"))
     verifier = make_verifier(idp, jwks_cache_seconds=60)
-    await verifier.verify(rs256(settings, signing_key))
+    await verifier.verify(rs256(settings, signing_key, sub="first"))
     clock[0] += 59
-    await verifier.verify(rs256(settings, signing_key))
+    await verifier.verify(rs256(settings, signing_key, sub="second"))
     assert idp.calls == 1
     clock[0] += 2
-    await verifier.verify(rs256(settings, signing_key))
+    await verifier.verify(rs256(settings, signing_key, sub="third"))
     assert idp.calls == 2
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(make_verifier, settings,
+                                                               signing_key, monkeypatch):
+    idp = Idp(public_jwk(signing_key, "k1"))
+    verifier = make_verifier(idp, jwks_cache_seconds=0)
+    token = rs256(settings, signing_key)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    assert idp.calls == 1
+    past_expiry = time.time() + 601
+    monkeypatch.setattr("app.core.security.time.time", lambda: past_expiry)
+    await verifier.verify(token)
+    assert idp.calls == 2  # past its exp the token is checked again, not taken from memory
 
 
 async def test_rs256_unknown_kid_fails_after_one_refetch(make_verifier, settings, signing_key):
