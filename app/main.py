@@ -38,12 +38,22 @@ machine `code`.
 """
 
 
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                 "description": "A JWT; `privacy-api token` mints development tokens."}
+
+
 def _openapi(app: FastAPI) -> dict:
     """The OpenAPI document, with the problem-details schema every error refers to."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = problem_schema()
+        components["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        for path, operations in schema["paths"].items():
+            if path.startswith("/v1/"):
+                for operation in operations.values():
+                    operation["security"] = [{"bearer": []}]
         app.openapi_schema = schema
     return app.openapi_schema
 

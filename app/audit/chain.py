@@ -8,7 +8,7 @@ sealers never interleave and requests never wait on the chain.
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.hashing import GENESIS_HASH, HASHED_COLUMNS, entry_hash, link
@@ -16,6 +16,9 @@ from app.audit.models import AuditChainHead, AuditEntry
 
 HEAD_ID = 1
 BATCH = 2000
+_ENTRY = AuditEntry.__table__
+LINK = (update(_ENTRY).where(_ENTRY.c.id == bindparam("entry_id"))
+        .values(seq=bindparam("entry_seq"), chain_hash=bindparam("entry_chain")))
 
 
 async def seal(session: AsyncSession, *, batch: int = BATCH) -> int:
@@ -32,14 +35,14 @@ async def seal(session: AsyncSession, *, batch: int = BATCH) -> int:
     links = []
     for entry_id, own_hash in pending:
         seq, chain = seq + 1, link(chain, own_hash)
-        links.append({"id": entry_id, "seq": seq, "chain_hash": chain})
+        links.append({"entry_id": entry_id, "entry_seq": seq, "entry_chain": chain})
     moved = await session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID, AuditChainHead.last_seq == head.last_seq)
         .values(last_seq=seq, last_hash=chain))
     if moved.rowcount != 1:
         return 0
-    await session.execute(update(AuditEntry), links)
+    await session.execute(LINK, links)
     return len(links)
 
 

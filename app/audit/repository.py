@@ -59,8 +59,11 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
                              resource_id: str | None, fields: Iterable[str]) -> Row | None:
     """Run a reusable one-row read and record its entry, in one statement where possible.
 
-    On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself (one round
-    trip, written only if the row exists); elsewhere the insert follows the read.
+    On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself: a single
+    statement, atomic on its own, so it runs in one round trip outside the request's
+    transaction, and the entry is written only if the row exists. Elsewhere (SQLite, where a
+    second connection would wait for the request's own write lock) the insert follows the
+    read in the request's transaction.
     """
     values = _entry(actor, action=action, purpose=purpose, subject_id=subject_id,
                     resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
@@ -70,7 +73,9 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
             await session.execute(insert(ENTRY_TABLE), [values])
         return row and row[0]
     audit_params = {f"audit_{name}": value for name, value in values.items()}
-    return (await session.execute(_recorded(stmt), params | audit_params)).first()
+    async with session.bind.connect() as connection:  # one atomic statement: no BEGIN/COMMIT
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await connection.execute(_recorded(stmt), params | audit_params)).first()
 
 
 async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,

@@ -1,7 +1,6 @@
 """Database engine, declarative base and column types shared by every domain."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, String, event
@@ -97,14 +96,3 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """Yield a session, commit if the work succeeds and roll back if it raises."""
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
