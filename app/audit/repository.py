@@ -60,8 +60,9 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
     """Run a reusable one-row read and record its entry, in one statement where possible.
 
     On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself: a single
-    statement, atomic on its own, so it runs in one round trip outside the request's
-    transaction, and the entry is written only if the row exists. Elsewhere (SQLite, where a
+    statement, atomic on its own, so unless the request already holds a connection it runs in
+    one round trip outside the request's transaction; the entry is written only if the row
+    exists. Elsewhere (SQLite, where a
     second connection would wait for the request's own write lock) the insert follows the
     read in the request's transaction.
     """
@@ -72,10 +73,13 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
         if row is not None:
             await session.execute(insert(ENTRY_TABLE), [values])
         return row and row[0]
-    audit_params = {f"audit_{name}": value for name, value in values.items()}
+    recorded, all_params = _recorded(stmt), params | {
+        f"audit_{name}": value for name, value in values.items()}
+    if session.in_transaction():  # the request already holds a connection: use it
+        return (await session.execute(recorded, all_params)).first()
     async with session.bind.connect() as connection:  # one atomic statement: no BEGIN/COMMIT
         await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return (await connection.execute(_recorded(stmt), params | audit_params)).first()
+        return (await connection.execute(recorded, all_params)).first()
 
 
 async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,
