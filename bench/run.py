@@ -98,10 +98,11 @@ def serving(target: str, port: int, env: dict, log: Path):
 
 
 def checkpoint(url: str) -> None:
-    """On PostgreSQL, flush dirty pages now, so no run pays for the writes of the one before."""
+    """On PostgreSQL, vacuum and flush now, so no run pays for the writes of the one before."""
     if url.startswith("postgresql") and shutil.which("psql"):
-        subprocess.run(["psql", "-h", HOST, "-U", "postgres", "-d", "privacy_bench", "-qc",
-                        "CHECKPOINT"], check=True, timeout=120)
+        command = ["psql", "-h", HOST, "-U", "postgres", "-d", "privacy_bench", "-q",
+                   "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"]
+        subprocess.run(command, check=True, timeout=300)
 
 
 def wrk(url: str, seconds: int, env: dict) -> str:

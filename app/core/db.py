@@ -72,7 +72,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url, pool_size=settings.db_pool_size, max_overflow=0,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
+    # SQLite has one writer at a time and every request writes its audit entry: one connection,
+    # with requests queueing fairly for it, beats many connections polling for the file lock.
+    engine = create_async_engine(settings.database_url, connect_args={"timeout": 30},
+                                 pool_size=1, max_overflow=0, pool_timeout=60)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
