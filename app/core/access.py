@@ -29,7 +29,8 @@ def allowed_fields(caller: Caller, resource: Resource, *, delivered: bool = Fals
         return decision.fields
     if decision.reason is Reason.GONE_AFTER_DELIVERY:
         raise ShipmentDelivered("This order was delivered; its delivery data is no longer "
-                                "shared. Confirm you destroyed your copy.")
+                                "shared. Destroy your copy and confirm with POST "
+                                "/v1/orders/{order_number}/destruction.")
     if decision.reason is Reason.RESOURCE_NOT_COVERED:
         raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover {resource} data.")
     raise PurposeNotPermitted(f"Role {caller.actor.role} may not read for {caller.purpose}.")

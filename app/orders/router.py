@@ -82,3 +82,12 @@ async def record_fulfilment(order_number: OrderNumberPath, payload: FulfilmentUp
 async def record_payment(order_number: OrderNumberPath, payload: PaymentUpdate, writer: Writer):
     """The payment platform's verdict on one of its orders."""
     return await service.record_payment(writer, order_number, payload)
+
+
+@router.post("/orders/{order_number}/destruction", response_model=OrderReceipt,
+             summary="Confirm the shipment's data was destroyed",
+             dependencies=[allow(Role.LOGISTICS_PARTNER)])
+async def confirm_destruction(order_number: OrderNumberPath, writer: Writer):
+    """After delivery the carrier destroys its copy of the recipient's data, as the policy
+    requires, and confirms it here; the confirmation is recorded in the audit trail."""
+    return await service.confirm_destruction(writer, order_number)

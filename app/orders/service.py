@@ -136,3 +136,15 @@ async def record_payment(caller: Caller, order_number: str,
         raise InvalidTransition(f"A payment that is {current} cannot become {payload.status}.")
     order.payment_status = payload.status
     return await _audit_change(caller, order, ["payment_status"])
+
+
+async def confirm_destruction(caller: Caller, order_number: str) -> OrderReceipt:
+    """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
+    order = await _writable(caller, order_number)
+    if order.delivered_at is None:
+        raise InvalidTransition("Only a delivered shipment's data is to be destroyed.")
+    fields = ["shipping_address"]
+    await audit_write(caller, Resource.ORDER, "confirm_destroyed", subject_id=order.customer_id,
+                      resource_id=order.order_number, fields=fields)
+    return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
+                        at=utcnow())

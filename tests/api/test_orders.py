@@ -488,3 +488,29 @@ async def test_limit_is_between_1_and_200(client, auth, buyer, limit, status):
     assert response.status_code == status
     if status == 422:
         assert response.json()["code"] == "validation_failed"
+
+
+async def test_carrier_confirms_destruction_after_delivery(client, auth, session):
+    """After delivery the carrier gets 410 and its destruction confirmation is audited."""
+    storefront = auth(Role.STOREFRONT)
+    customer_id = await create_customer(client, headers=storefront)
+    address_id = await create_address(client, headers=storefront, customer_id=customer_id)
+    number = await create_order(client, headers=storefront, customer_id=customer_id,
+                                address_id=address_id, logistics_partner_id="swiftship")
+    carrier = auth(Role.LOGISTICS_PARTNER, partner_id="swiftship", purpose="delivery")
+    early = await client.post(f"/v1/orders/{number}/destruction", headers=carrier)
+    assert early.status_code == 409
+    for status in ("shipped", "delivered"):
+        await client.post(f"/v1/orders/{number}/fulfilment", json={"status": status},
+                          headers=carrier)
+    gone = await client.get(f"/v1/orders/{number}", headers=carrier)
+    assert gone.status_code == 410 and "/destruction" in gone.json()["detail"]
+    confirmed = await client.post(f"/v1/orders/{number}/destruction", headers=carrier)
+    assert confirmed.status_code == 200
+    entry = await session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "confirm_destroyed"))
+    assert (entry.actor_id, entry.resource_id, entry.subject_id) == (
+        "swiftship", number, customer_id)
+    other = auth(Role.LOGISTICS_PARTNER, partner_id="othership")
+    assert (await client.post(f"/v1/orders/{number}/destruction",
+                              headers=other)).status_code == 404
