@@ -1,6 +1,6 @@
 """Order errors."""
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, Unprocessable
 
 
 class OrderNotFound(NotFound):
@@ -19,3 +19,7 @@ class OrderNumberTaken(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid_status_transition"
+
+
+class EventBeforePrevious(Unprocessable):
+    code = "event_before_previous_step"

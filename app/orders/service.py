@@ -14,7 +14,7 @@ from app.core.db import utcnow
 from app.core.deps import Caller, RoleNotPermitted
 from app.identity.service import readable
 from app.orders import repository
-from app.orders.errors import InvalidTransition, OrderNotFound
+from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
 from app.orders.views import ORDER_READERS, PSEUDONYMIZED_SHIP_TO, copy_ship_to
@@ -112,9 +112,13 @@ async def record_fulfilment(caller: Caller, order_number: str,
     current = F(order.fulfilment_status)
     if payload.status not in FULFILMENT_STEPS.get(current, set()):
         raise InvalidTransition(f"An order that is {current} cannot become {payload.status}.")
-    time_field = EVENT_TIME[payload.status]
+    time_field, at = EVENT_TIME[payload.status], payload.at or utcnow()
+    before = order.shipped_at or order.placed_at
+    if at < before:
+        raise EventBeforePrevious(f"{payload.status} at {at.isoformat()} is earlier than the "
+                                  f"order's previous step ({before.isoformat()}).")
     order.fulfilment_status = payload.status
-    setattr(order, time_field, payload.at or utcnow())
+    setattr(order, time_field, at)
     fields = ["fulfilment_status", time_field]
     if order.erase_ship_to_on_arrival and payload.status in ARRIVED:
         for column, value in PSEUDONYMIZED_SHIP_TO.items():

@@ -278,11 +278,12 @@ async def test_placed_shipped_delivered_sets_the_times(client, auth, placed):
     assert order["shipped_at"] == "2026-11-29T18:00:00Z"
     assert order["delivered_at"] is None
 
-    delivered = await fulfil(client, storefront, placed, "delivered")
+    delivered = await fulfil(client, storefront, placed, "delivered",
+                             at="2026-12-01T10:00:00+08:00")
     assert delivered.status_code == 200
     order = await read_order(client, auth, placed)
     assert order["fulfilment_status"] == "delivered"
-    assert order["delivered_at"] is not None
+    assert order["delivered_at"] == "2026-12-01T02:00:00Z"
     assert order["shipped_at"] == "2026-11-29T18:00:00Z"
     assert order["cancelled_at"] is None
 
@@ -514,3 +515,22 @@ async def test_carrier_confirms_destruction_after_delivery(client, auth, session
     other = auth(Role.LOGISTICS_PARTNER, partner_id="othership")
     assert (await client.post(f"/v1/orders/{number}/destruction",
                               headers=other)).status_code == 404
+
+
+async def test_fulfilment_times_cannot_go_backwards(client, auth):
+    """Delivery cannot be dated before shipping, nor shipping before the order was placed."""
+    storefront = auth(Role.STOREFRONT)
+    customer_id = await create_customer(client, headers=storefront)
+    address_id = await create_address(client, headers=storefront, customer_id=customer_id)
+    number = await create_order(client, headers=storefront, customer_id=customer_id,
+                                address_id=address_id, placed_at="2026-11-20T10:00:00Z")
+    early = await client.post(f"/v1/orders/{number}/fulfilment", headers=storefront,
+                              json={"status": "shipped", "at": "2026-11-19T10:00:00Z"})
+    assert early.status_code == 422
+    assert early.json()["code"] == "event_before_previous_step"
+    shipped = await client.post(f"/v1/orders/{number}/fulfilment", headers=storefront,
+                                json={"status": "shipped", "at": "2026-11-21T10:00:00Z"})
+    assert shipped.status_code == 200
+    backwards = await client.post(f"/v1/orders/{number}/fulfilment", headers=storefront,
+                                  json={"status": "delivered", "at": "2026-11-21T09:00:00Z"})
+    assert backwards.status_code == 422
