@@ -57,13 +57,21 @@ async def _with_session(work):
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
     from app.audit.chain import verify
     from app.audit.sealer import seal_pending
 
     async def run(sessions):
         sealed = 0 if args.no_seal else await seal_pending(sessions)
-        async with sessions() as session:
-            return sealed, await verify(session)
+        # Verify on a plain engine: on SQLite the service's engine would hold the write lock
+        # (BEGIN IMMEDIATE) for the whole walk and stall every request meanwhile.
+        reader = create_async_engine(get_settings().database_url)
+        try:
+            async with AsyncSession(reader) as session:
+                return sealed, await verify(session)
+        finally:
+            await reader.dispose()
 
     sealed, verdict = asyncio.run(_with_session(run))
     if sealed:

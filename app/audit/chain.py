@@ -61,7 +61,8 @@ async def verify(session: AsyncSession) -> Verdict:
             ).scalar_one()
     columns = [getattr(AuditEntry, c) for c in HASHED_COLUMNS]
     stmt = (select(*columns, AuditEntry.entry_hash, AuditEntry.seq, AuditEntry.chain_hash)
-            .where(AuditEntry.seq.is_not(None)).order_by(AuditEntry.seq))
+            .where(AuditEntry.seq.is_not(None), AuditEntry.seq <= head.last_seq)
+            .order_by(AuditEntry.seq))
     expected_seq, chain, checked = 1, GENESIS_HASH, 0
     result = await session.stream(stmt)
     async for row in result.mappings():

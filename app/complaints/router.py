@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from app.complaints import service
 from app.complaints.schemas import ComplaintAnswer, ComplaintCreate, ComplaintStatus, ComplaintView
 from app.core.business_days import BusinessCalendar
-from app.core.deps import Reader, Writer, allow
+from app.core.deps import IdempotencyKey, Reader, Writer, allow
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
 from app.core.schemas import Receipt
 from app.policy.roles import Role
@@ -26,10 +27,12 @@ def _calendar(request: Request) -> BusinessCalendar:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt,
              summary="Record a complaint or inquiry",
              dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)])
-async def record_complaint(payload: ComplaintCreate, caller: Writer,
-                           calendar: Annotated[BusinessCalendar, Depends(_calendar)]):
+async def record_complaint(payload: ComplaintCreate, caller: Writer, request: Request,
+                           calendar: Annotated[BusinessCalendar, Depends(_calendar)],
+                           idempotency_key: IdempotencyKey = None):
     """Answered within 3 business days of arrival (`due_at`)."""
-    return await service.record(caller, payload, calendar)
+    return await once(caller, idempotency_key, path=request.url.path, payload=payload,
+                      status_code=201, create=lambda: service.record(caller, payload, calendar))
 
 
 @router.get("", response_model=Page[ComplaintStatus], summary="List complaints, e.g. overdue",

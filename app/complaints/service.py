@@ -100,7 +100,7 @@ async def answer(caller: Caller, complaint_id: str, text: str) -> dict:
     customer = await readable(caller, complaint.customer_id)
     await enqueue(caller.session, caller.keys, kind="complaint_answer",
                   to=caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL),
-                  subject="Our answer to your message", body=text)
+                  subject="Our answer to your message", body=text, customer_id=customer.id)
     await audit_write(caller, Resource.COMPLAINT, "answer", subject_id=complaint.customer_id,
                       resource_id=complaint.id, fields=["answer", "email"])
     return status(complaint, utcnow())

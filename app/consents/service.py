@@ -4,15 +4,20 @@ from app.consents import repository
 from app.consents.models import ConsentEvent
 from app.core.access import allowed_fields, audit_read, audit_write
 from app.core.deps import Caller
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.identity.service import readable
 from app.policy.purposes import CONSENT_PURPOSES, Purpose, Resource
+from app.policy.roles import Role
 
 DEFAULT_GRANTED = True  # order status notifications come with an order until withdrawn
 
 
 class ConsentPurposeUnknown(NotFound):
     code = "consent_purpose_unknown"
+
+
+class GrantNeedsCustomer(Forbidden):
+    code = "consent_grant_needs_customer"
 
 
 def _purpose(name: str) -> Purpose:
@@ -48,9 +53,18 @@ async def states(caller: Caller, customer_id: str) -> list[dict]:
 
 
 async def change(caller: Caller, customer_id: str, purpose_name: str, *, granted: bool) -> dict:
-    """Grant or withdraw consent; effective for the very next read."""
+    """Grant or withdraw consent; effective for the very next read.
+
+    Anyone who may act for the customer may withdraw; only the customer (or the storefront
+    session the customer is signed in to) may grant.
+    """
     purpose = _purpose(purpose_name)
     await readable(caller, customer_id)
+    actor = caller.actor
+    if granted and customer_id not in (actor.sub if actor.role is Role.CUSTOMER else None,
+                                       actor.signed_in_customer):
+        raise GrantNeedsCustomer("Only the customer can grant consent; staff may only "
+                                 "record a withdrawal.")
     await repository.add(caller.session, ConsentEvent(
         customer_id=customer_id, purpose=purpose.value, granted=granted,
         changed_by_role=str(caller.actor.role)))

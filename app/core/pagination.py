@@ -41,7 +41,10 @@ def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(moment), str(row_id)
+        position = datetime.fromisoformat(moment)
+        if position.tzinfo is None:
+            raise ValueError("cursor time without a time zone")
+        return position, str(row_id)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("The cursor is not one this service handed out.") from exc
 

@@ -9,7 +9,7 @@ from app.core.access import (
     view,
 )
 from app.core.db import utcnow
-from app.core.deps import Caller
+from app.core.deps import Caller, PurposeNotPermitted
 from app.core.schemas import Receipt
 from app.identity import repository
 from app.identity.errors import CustomerNotFound
@@ -59,6 +59,9 @@ async def read(caller: Caller, customer_id: str) -> dict:
 async def find_by_email(caller: Caller, email: str) -> dict:
     """The customer with this email, through the blind index."""
     fields = allowed_fields(caller, Resource.CUSTOMER)
+    if "email" not in fields:  # a lookup by email would tie the email to what the purpose shows
+        raise PurposeNotPermitted(f"The {caller.purpose} purpose may not look customers up "
+                                  "by email.")
     customer = await repository.find_by_email_index(
         caller.session, caller.actor, caller.keys.email_index(email))
     if customer is None:

@@ -45,7 +45,7 @@ async def list_readable(
     if fulfilment_status is not None:
         stmt = stmt.where(Order.fulfilment_status == fulfilment_status)
     if undelivered_only:
-        stmt = stmt.where(Order.delivered_at.is_(None))
+        stmt = stmt.where(Order.delivered_at.is_(None), Order.cancelled_at.is_(None))
     if with_items:
         stmt = stmt.options(selectinload(Order.items))
     return await fetch_page(session, stmt, Order.created_at, Order.id, cursor=cursor,

@@ -30,6 +30,11 @@ ARRIVED = (F.DELIVERED, F.CANCELLED)
 EVENT_TIME = {F.SHIPPED: "shipped_at", F.DELIVERED: "delivered_at", F.CANCELLED: "cancelled_at"}
 
 
+def _arrived(order: Order) -> bool:
+    """Delivered or cancelled: the carrier's part is over, so the address is sealed."""
+    return order.delivered_at is not None or order.cancelled_at is not None
+
+
 async def place(caller: Caller, payload: OrderCreate) -> OrderReceipt:
     """Store a new order with a copy of the address it ships to."""
     await readable(caller, payload.customer_id)
@@ -52,14 +57,15 @@ async def place(caller: Caller, payload: OrderCreate) -> OrderReceipt:
 
 
 async def read(caller: Caller, order_number: str) -> dict:
-    """One order by number, as the purpose allows; a delivered order's address is sealed."""
+    """One order by number, as the purpose allows; once delivered or cancelled its address is
+    sealed."""
     allowed_fields(caller, Resource.ORDER)
     order = await repository.get_readable(caller.session, caller.actor, order_number,
                                           with_items=True)
     if order is None:
         raise OrderNotFound()
     await ensure_consent(caller, order.customer_id)
-    fields = allowed_fields(caller, Resource.ORDER, delivered=order.delivered_at is not None)
+    fields = allowed_fields(caller, Resource.ORDER, delivered=_arrived(order))
     await audit_read(caller, Resource.ORDER, [(order.customer_id, order.order_number, fields)])
     return view(fields, ORDER_READERS, order, caller)
 
@@ -78,7 +84,7 @@ async def list_orders(caller: Caller, *, customer_id: str | None,
         undelivered_only=delivered.reason is Reason.GONE_AFTER_DELIVERY,
         with_items="items" in open_fields, cursor=cursor, limit=limit)
     refused = await withdrawn(caller, {row.customer_id for row in rows})
-    shaped = [(row, delivered.fields if row.delivered_at else open_fields)
+    shaped = [(row, delivered.fields if _arrived(row) else open_fields)
               for row in rows if row.customer_id not in refused]
     await audit_read(caller, Resource.ORDER,
                      [(row.customer_id, row.order_number, fields) for row, fields in shaped])
@@ -145,8 +151,8 @@ async def record_payment(caller: Caller, order_number: str,
 async def confirm_destruction(caller: Caller, order_number: str) -> OrderReceipt:
     """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
     order = await _writable(caller, order_number)
-    if order.delivered_at is None:
-        raise InvalidTransition("Only a delivered shipment's data is to be destroyed.")
+    if not _arrived(order):
+        raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
     fields = ["shipping_address"]
     await audit_write(caller, Resource.ORDER, "confirm_destroyed", subject_id=order.customer_id,
                       resource_id=order.order_number, fields=fields)

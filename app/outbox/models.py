@@ -24,6 +24,7 @@ class OutboxMessage(Base):
 
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str | None] = mapped_column(String(36), index=True)
     recipient_enc: Mapped[str | None] = mapped_column(Text)
     subject_enc: Mapped[str | None] = mapped_column(Text)
     body_enc: Mapped[str | None] = mapped_column(Text)

@@ -71,8 +71,9 @@ async def mark_attempt_failed(session: AsyncSession, message_id: str, *, at: dat
     row.attempts += 1
     row.last_error = error[:ERROR_LENGTH]
     row.claimed_until = None
-    if row.attempts >= max_attempts:
+    if row.attempts >= max_attempts:  # given up: keep the record, forget recipient and text
         row.failed_at = at
+        row.recipient_enc = row.subject_enc = row.body_enc = None
     else:
         row.next_attempt_at = at + backoff(row.attempts)
     await session.flush()

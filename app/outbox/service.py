@@ -11,11 +11,11 @@ KIND_LENGTH = 40
 
 
 async def enqueue(session: AsyncSession, keys: Keys, *, kind: str, to: str, subject: str,
-                  body: str) -> str:
+                  body: str, customer_id: str | None = None) -> str:
     """Add an email to the outbox and flush (the caller commits); return its id.
 
     Nothing is sent unless the caller's transaction commits. Recipient, subject and body are
-    stored encrypted.
+    stored encrypted; `customer_id` lets a deletion drop the customer's unsent mail.
     """
     if not kind or len(kind) > KIND_LENGTH:
         raise ValueError(f"outbox kind must be 1 to {KIND_LENGTH} characters")
@@ -24,7 +24,7 @@ async def enqueue(session: AsyncSession, keys: Keys, *, kind: str, to: str, subj
             raise ValueError(f"outbox {name} must be one non-empty line")
     cipher = keys.cipher
     message = OutboxMessage(
-        id=new_id(), kind=kind,
+        id=new_id(), kind=kind, customer_id=customer_id,
         recipient_enc=cipher.encrypt(to, context=RECIPIENT),
         subject_enc=cipher.encrypt(subject, context=SUBJECT),
         body_enc=cipher.encrypt(body, context=BODY),

@@ -13,7 +13,8 @@ from app.identity.models import Customer
 from app.messages.models import Message
 from app.orders.models import FulfilmentStatus, Order
 from app.orders.views import PSEUDONYMIZED_SHIP_TO
-from app.requests.models import PrivacyRequest
+from app.outbox.models import OutboxMessage
+from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState
 
 IN_TRANSIT = (FulfilmentStatus.PLACED, FulfilmentStatus.SHIPPED)
 ORDER_LAW = ("Tax and accounting law requires order records to be kept; they are kept "
@@ -42,8 +43,15 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
         mine, Order.fulfilment_status.not_in(IN_TRANSIT), Order.pseudonymized_at.is_(None)))
     for model in (ShippingAddress, Message, ConsentEvent, Complaint):
         await session.execute(delete(model).where(model.customer_id == customer_id))
-    await session.execute(update(PrivacyRequest).where(PrivacyRequest.customer_id == customer_id)
-                          .values(changes_enc=None, code_hash=None))
+    mine_requests = PrivacyRequest.customer_id == customer_id
+    await session.execute(update(PrivacyRequest).where(mine_requests).values(
+        changes_enc=None, code_hash=None))
+    await session.execute(update(PrivacyRequest).where(
+        mine_requests, PrivacyRequest.state.in_(OPEN_STATES)).values(
+        state=RequestState.REJECTED, rejected_at=now,
+        rejection_reason="The customer's data was deleted."))
+    await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.customer_id == customer_id, OutboxMessage.sent_at.is_(None)))
     await session.execute(update(Customer).where(Customer.id == customer_id).values(
         name_enc=None, email_enc=None, email_index=None, phone_enc=None, erased_at=now,
         updated_at=now))

@@ -25,10 +25,11 @@ def readable_requests(actor: Actor) -> Select[tuple[PrivacyRequest]]:
     return stmt
 
 
-async def get_readable(session: AsyncSession, actor: Actor, request_id: str
-                       ) -> PrivacyRequest | None:
-    """One request, if this actor may see it."""
-    return await session.scalar(readable_requests(actor).where(PrivacyRequest.id == request_id))
+async def get_readable(session: AsyncSession, actor: Actor, request_id: str, *,
+                       for_update: bool = False) -> PrivacyRequest | None:
+    """One request, if this actor may see it; `for_update` locks it until the transaction ends."""
+    stmt = readable_requests(actor).where(PrivacyRequest.id == request_id)
+    return await session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 async def open_request(session: AsyncSession, customer_id: str, type_: str

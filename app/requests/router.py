@@ -35,7 +35,8 @@ async def file_request(payload: RequestCreate, caller: Writer, rules: RulesDep,
                        response: Response):
     """A one-time code goes to the contact on file (see the mail folder in development); a
     storefront token naming the signed-in customer files it already verified. Consent
-    withdrawal takes effect at once."""
+    withdrawal takes effect at once. A retry, or any second request of the same type while
+    one is open, answers the open request with 200 instead of filing another."""
     view, created = await service.file(caller, payload, rules)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -77,8 +78,9 @@ async def read_request(request_id: RequestId, caller: Writer):
 @router.get("/{request_id}/export", summary="The access export",
             responses={200: {"description": "Everything held about the customer, as JSON"}})
 async def read_export(request_id: RequestId, reader: Reader, rules: RulesDep) -> dict:
-    """Identity, addresses, orders, messages, consents, access log and what is retained why
-    (`X-Purpose: self` for the customer, `service` for staff)."""
+    """Identity, addresses, orders, messages, complaints, consents, access log and what is
+    retained why; for the customer (`X-Purpose: self`), since staff purposes do not cover the
+    access log."""
     return await service.export_for(reader, request_id, rules)
 
 

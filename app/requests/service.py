@@ -54,10 +54,11 @@ def as_view(request: PrivacyRequest, now: datetime | None = None) -> dict:
         "overdue": overdue}
 
 
-async def _notify(caller: Caller, customer: Customer, *, kind: str, subject: str, body: str
-                  ) -> None:
-    email = caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL)
-    await enqueue(caller.session, caller.keys, kind=kind, to=email, subject=subject, body=body)
+async def _notify(caller: Caller, customer: Customer, *, kind: str, subject: str, body: str,
+                  email: str | None = None) -> None:
+    email = email or caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL)
+    await enqueue(caller.session, caller.keys, kind=kind, to=email, subject=subject, body=body,
+                  customer_id=customer.id)
     await audit_write(caller, Resource.CUSTOMER, "notify", subject_id=customer.id,
                       resource_id=customer.id, fields=["email"])
 
@@ -66,9 +67,11 @@ async def file(caller: Caller, payload: RequestCreate, rules: Rules) -> tuple[di
     """File a request; an open one of the same type is answered instead (created=False)."""
     customer = await readable(caller, payload.customer_id)
     existing = await repository.open_request(caller.session, customer.id, payload.type)
-    if existing is not None:
-        return as_view(existing), False
     now = utcnow()
+    if existing is not None and _code_expired(existing, now):
+        _reject(existing, "The verification code expired; a new request was filed.", now)
+    elif existing is not None:
+        return as_view(existing), False
     request = PrivacyRequest(
         customer_id=customer.id, type=payload.type, state=S.AWAITING_VERIFICATION,
         received_at=now, filed_by_role=str(caller.actor.role),
@@ -111,8 +114,15 @@ def _mark_verified(request: PrivacyRequest, by: str, now: datetime, rules: Rules
     request.due_at = rules.calendar.due_at(now, days) if days else now  # 0 days: immediate
 
 
-async def _readable_request(caller: Caller, request_id: str) -> PrivacyRequest:
-    request = await repository.get_readable(caller.session, caller.actor, request_id)
+def _code_expired(request: PrivacyRequest, now: datetime) -> bool:
+    return (request.state == S.AWAITING_VERIFICATION
+            and (request.code_hash is None or now >= request.code_expires_at))
+
+
+async def _readable_request(caller: Caller, request_id: str, *, for_update: bool = False
+                            ) -> PrivacyRequest:
+    request = await repository.get_readable(caller.session, caller.actor, request_id,
+                                            for_update=for_update)
     if request is None:
         raise RequestNotFound()
     return request
@@ -120,12 +130,15 @@ async def _readable_request(caller: Caller, request_id: str) -> PrivacyRequest:
 
 async def verify(caller: Caller, request_id: str, code: str, rules: Rules
                  ) -> tuple[dict, VerificationFailed | None]:
-    """Check a one-time code; a failure is returned (not raised) so the attempt is kept."""
-    request = await _readable_request(caller, request_id)
+    """Check a one-time code; a failure is returned (not raised) so the attempt is kept.
+
+    The request row is locked while the code is checked, so parallel guesses count one by one.
+    """
+    request = await _readable_request(caller, request_id, for_update=True)
     if request.state != S.AWAITING_VERIFICATION:
         raise RequestNotOpen(f"This request is {request.state}; it awaits no code.")
     now = utcnow()
-    if now >= request.code_expires_at:
+    if _code_expired(request, now):
         _reject(request, "The verification code expired; file the request again.", now)
         return as_view(request), VerificationFailed("The code expired; file the request again.",
                                                     code="verification_expired")
@@ -164,17 +177,18 @@ async def _carry_out(caller: Caller, request: PrivacyRequest, customer: Customer
             await consents.change(caller, customer.id, purpose, granted=False)
         await _complete(caller, request, customer, {"withdrawn": purposes})
     elif kind is T.DELETION:
-        await _notify(caller, customer, kind="request_outcome",
+        email = caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL)
+        request.state, request.completed_at = S.COMPLETED, utcnow()
+        await repository.save(caller.session, request)
+        request.outcome = await erase_customer(caller.session, customer.id,
+                                               retention_days=rules.retention_days)
+        await audit_write(caller, Resource.CUSTOMER, "erase", subject_id=customer.id,
+                          resource_id=request.id, fields=request.outcome["erased"])
+        await _notify(caller, customer, kind="request_outcome", email=email,
                       subject="Your data was deleted",
                       body="As you asked, we deleted your personal information. Order records "
                            "the law requires us to keep are kept without your name, contact "
                            "details or street, and are deleted when that period ends.")
-        outcome = await erase_customer(caller.session, customer.id,
-                                       retention_days=rules.retention_days)
-        await audit_write(caller, Resource.CUSTOMER, "erase", subject_id=customer.id,
-                          resource_id=request.id, fields=outcome["erased"])
-        request.state, request.completed_at, request.outcome = S.COMPLETED, utcnow(), outcome
-        await repository.save(caller.session, request)
 
 
 async def _correct(caller: Caller, request: PrivacyRequest, customer: Customer,

@@ -93,11 +93,15 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
         for column in SENT_MAIL_TEXT:
             batch.alter_column(column, existing_type=sa.Text(), nullable=True)
+        batch.add_column(sa.Column("customer_id", sa.String(length=36), nullable=True))
+        batch.create_index("ix_outbox_message_customer_id", ["customer_id"])
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM outbox_message WHERE sent_at IS NOT NULL")
+    op.execute("DELETE FROM outbox_message WHERE recipient_enc IS NULL")
     with op.batch_alter_table("outbox_message") as batch:
+        batch.drop_index("ix_outbox_message_customer_id")
+        batch.drop_column("customer_id")
         for column in SENT_MAIL_TEXT:
             batch.alter_column(column, existing_type=sa.Text(), nullable=False)
     with op.batch_alter_table("shop_order") as batch:

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.complaints.models import Complaint
 from app.core.db import utcnow
@@ -53,3 +53,14 @@ async def test_overdue_complaints_are_listed(client, auth, inspection_engine):
     fraud = await client.get(f"/v1/complaints/{created.json()['id']}",
                              headers=auth(Role.FRAUD_ANALYST, purpose="fraud"))
     assert fraud.status_code == 403
+
+
+async def test_a_retried_complaint_is_stored_once(client, auth, session):
+    customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
+    headers = {**auth(Role.STOREFRONT), "Idempotency-Key": "complaint-7"}
+    body = {"customer_id": customer_id, "body": "The dish rack arrived bent."}
+    first = await client.post("/v1/complaints", json=body, headers=headers)
+    again = await client.post("/v1/complaints", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    assert len((await session.scalars(select(Complaint))).all()) == 1

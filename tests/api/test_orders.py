@@ -534,3 +534,31 @@ async def test_fulfilment_times_cannot_go_backwards(client, auth):
     backwards = await client.post(f"/v1/orders/{number}/fulfilment", headers=storefront,
                                   json={"status": "delivered", "at": "2026-11-21T09:00:00Z"})
     assert backwards.status_code == 422
+
+
+async def test_cancelled_shipments_are_sealed_for_the_carrier(client, auth):
+    """Once cancelled, the carrier no longer reads or lists the recipient's address."""
+    storefront = auth(Role.STOREFRONT)
+    customer_id = await create_customer(client, headers=storefront)
+    address_id = await create_address(client, headers=storefront, customer_id=customer_id)
+    number = await create_order(client, headers=storefront, customer_id=customer_id,
+                                address_id=address_id, logistics_partner_id="swiftship")
+    await client.post(f"/v1/orders/{number}/fulfilment", json={"status": "shipped"},
+                      headers=storefront)
+    await client.post(f"/v1/orders/{number}/fulfilment", json={"status": "cancelled"},
+                      headers=storefront)
+    carrier = auth(Role.LOGISTICS_PARTNER, partner_id="swiftship", purpose="delivery")
+    assert (await client.get(f"/v1/orders/{number}", headers=carrier)).status_code == 410
+    assert (await client.get("/v1/orders", headers=carrier)).json()["items"] == []
+    service = await client.get(f"/v1/orders/{number}",
+                               headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    assert service.json()["shipping_address"]["street"] == "Keyuan Road"
+
+
+async def test_fraud_analysts_cannot_look_customers_up_by_email(client, auth):
+    storefront = auth(Role.STOREFRONT)
+    await create_customer(client, headers=storefront, email="fraud.probe@example.com")
+    response = await client.post("/v1/customers/lookup", json={"email": "fraud.probe@example.com"},
+                                 headers=auth(Role.FRAUD_ANALYST, purpose="fraud"))
+    assert response.status_code == 403
+    assert response.json()["code"] == "purpose_not_permitted"

@@ -235,3 +235,51 @@ async def test_storefront_session_verification_is_recorded(client, auth, token, 
     assert filed.json()["state"] == "completed"
     stored = await session.scalar(select(Customer).where(Customer.id == customer_id))
     assert stored.erased_at is None
+
+
+async def test_filing_again_after_the_code_expired_starts_a_new_request(
+        client, auth, app, session, inspection_engine):
+    customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
+    first = (await _file(client, auth, customer_id, "access")).json()["id"]
+    async with inspection_engine.begin() as connection:
+        await connection.execute(update(PrivacyRequest).where(PrivacyRequest.id == first)
+                                 .values(code_expires_at=utcnow() - timedelta(seconds=1)))
+    again = await _file(client, auth, customer_id, "access")
+    assert again.status_code == 201
+    assert again.json()["id"] != first
+    old = await client.get(f"/v1/requests/{first}", headers=auth(Role.CUSTOMER, sub=customer_id))
+    assert old.json()["state"] == "rejected"
+
+
+async def test_deletion_closes_the_customers_other_open_requests(client, auth, token, app,
+                                                                 session):
+    customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
+    pending = (await _file(client, auth, customer_id, "access")).json()["id"]
+    code = await _code(session, app.state.keys, pending)
+    signed_in = {"Authorization": "Bearer " + token(Role.STOREFRONT, "storefront-1",
+                                                    signed_in_customer=customer_id)}
+    deleted = await client.post("/v1/requests", json={"customer_id": customer_id,
+                                                      "type": "deletion"}, headers=signed_in)
+    assert deleted.json()["state"] == "completed"
+    officer = auth(Role.PRIVACY_OFFICER)
+    closed = await client.get(f"/v1/requests/{pending}", headers=officer)
+    assert closed.json()["state"] == "rejected"
+    late = await client.post(f"/v1/requests/{pending}/verify", json={"code": code},
+                             headers=auth(Role.SUPPORT_AGENT))
+    assert late.status_code == 409
+    unsent = (await session.scalars(select(OutboxMessage.kind).where(
+        OutboxMessage.customer_id == customer_id, OutboxMessage.sent_at.is_(None)))).all()
+    assert unsent == ["request_outcome"]  # the deletion notice only; the old code mail is gone
+
+
+async def test_only_the_customer_grants_consent_staff_may_withdraw(client, auth):
+    customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
+    url = f"/v1/customers/{customer_id}/consents/notifications"
+    withdrawn = await client.put(url, json={"granted": False}, headers=auth(Role.SUPPORT_AGENT))
+    assert withdrawn.status_code == 200
+    regrant = await client.put(url, json={"granted": True}, headers=auth(Role.SUPPORT_AGENT))
+    assert regrant.status_code == 403
+    assert regrant.json()["code"] == "consent_grant_needs_customer"
+    mine = await client.put(url, json={"granted": True},
+                            headers=auth(Role.CUSTOMER, sub=customer_id))
+    assert mine.status_code == 200
