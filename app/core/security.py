@@ -29,14 +29,18 @@ class JwksCache:
     def __init__(self, url: str, http: httpx.AsyncClient, ttl_seconds: int) -> None:
         self._url, self._http, self._ttl = url, http, ttl_seconds
         self._keys: dict[str, dict] = {}
-        self._fetched_at = float("-inf")
+        self._fetched_at = self._unknown_kid_fetched_at = float("-inf")
 
     async def key(self, kid: str | None) -> dict:
-        """Return the JWK with this key id, refetching once if it is unknown or stale."""
+        """Return the JWK with this key id, refetching if stale or, at most once a second,
+        if the key id is unknown (so made-up key ids cannot flood the identity provider)."""
         if not isinstance(kid, str | None):
             raise Unauthenticated("The token's kid header must be a string.")
-        stale = time.monotonic() - self._fetched_at > self._ttl
-        if stale or kid not in self._keys:
+        now = time.monotonic()
+        if now - self._fetched_at > self._ttl:
+            await self._refresh()
+        elif kid not in self._keys and now - self._unknown_kid_fetched_at >= 1.0:
+            self._unknown_kid_fetched_at = now
             await self._refresh()
         if kid not in self._keys:
             raise Unauthenticated("The token is signed with an unknown key.")

@@ -327,3 +327,20 @@ async def test_rs256_malformed_jwks_is_401_not_a_crash(make_verifier, settings, 
     verifier = make_verifier(idp)
     with pytest.raises(Unauthenticated):
         await verifier.verify(rs256(settings, signing_key))
+
+
+async def test_made_up_key_ids_refetch_the_jwks_at_most_once_a_second(
+        make_verifier, settings, signing_key, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("app.core.security.time.monotonic", lambda: clock[0])
+    idp = Idp(public_jwk(signing_key, "k1"))
+    verifier = make_verifier(idp, jwks_cache_seconds=300)
+    await verifier.verify(rs256(settings, signing_key))
+    for n in range(5):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(rs256(settings, signing_key, kid=f"made-up-{n}"))
+    assert idp.calls == 2
+    clock[0] += 1
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(rs256(settings, signing_key, kid="made-up-later"))
+    assert idp.calls == 3
