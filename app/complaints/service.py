@@ -9,6 +9,7 @@ from app.core.db import utcnow
 from app.core.deps import Caller
 from app.core.errors import Conflict, NotFound
 from app.core.schemas import Receipt
+from app.identity.models import Customer
 from app.identity.service import readable
 from app.identity.views import EMAIL
 from app.outbox.service import enqueue
@@ -73,31 +74,29 @@ async def list_complaints(caller: Caller, *, answered: bool | None, overdue: boo
     return {"items": [status(r, now) for r in rows], "next_cursor": next_cursor}
 
 
-async def _complaint(caller: Caller, complaint_id: str) -> Complaint:
+async def _complaint(caller: Caller, complaint_id: str) -> tuple[Complaint, Customer]:
     complaint = await repository.get(caller.session, complaint_id)
     if complaint is None:
         raise ComplaintNotFound("No such complaint, or not one you may see.")
-    await readable(caller, complaint.customer_id)
-    return complaint
+    return complaint, await readable(caller, complaint.customer_id)
 
 
 async def read(caller: Caller, complaint_id: str) -> dict:
     """One complaint with its text, as the purpose allows."""
     fields = allowed_fields(caller, Resource.COMPLAINT)
-    complaint = await _complaint(caller, complaint_id)
+    complaint, _ = await _complaint(caller, complaint_id)
     await audit_read(caller, Resource.COMPLAINT, [(complaint.customer_id, complaint.id, fields)])
     return view(fields, COMPLAINT_READERS, complaint, caller)
 
 
 async def answer(caller: Caller, complaint_id: str, text: str) -> dict:
     """Keep staff's answer and send it to the customer's email on file."""
-    complaint = await _complaint(caller, complaint_id)
+    complaint, customer = await _complaint(caller, complaint_id)
     if complaint.answered_at is not None:
         raise AlreadyAnswered("This complaint was answered already.")
     complaint.answer_enc = caller.keys.cipher.encrypt(text, context=ANSWER)
     complaint.answered_at, complaint.answered_by = utcnow(), caller.actor.sub
     await repository.save(caller.session, complaint)
-    customer = await readable(caller, complaint.customer_id)
     await enqueue(caller.session, caller.keys, kind="complaint_answer",
                   to=caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL),
                   subject="Our answer to your message", body=text, customer_id=customer.id)

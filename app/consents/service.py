@@ -39,6 +39,11 @@ async def read(caller: Caller, customer_id: str) -> list[dict]:
 async def states(caller: Caller, customer_id: str) -> list[dict]:
     """Current consent per consent-based purpose, with its history."""
     await readable(caller, customer_id)
+    return await held(caller, customer_id)
+
+
+async def held(caller: Caller, customer_id: str) -> list[dict]:
+    """Consents of a customer the caller was already allowed to reach."""
     events = await repository.history(caller.session, customer_id)
     result = []
     for purpose in sorted(CONSENT_PURPOSES):
@@ -71,4 +76,4 @@ async def change(caller: Caller, customer_id: str, purpose_name: str, *, granted
     await audit_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
                       subject_id=customer_id, resource_id=f"consent:{purpose.value}",
                       fields=["consent"])
-    return next(s for s in await states(caller, customer_id) if s["purpose"] == purpose.value)
+    return next(s for s in await held(caller, customer_id) if s["purpose"] == purpose.value)

@@ -50,7 +50,7 @@ async def build(caller: Caller, customer: Customer, *, retention_days: int) -> t
                      for m in records["messages"]],
         "complaints": [project(fields[Resource.COMPLAINT], COMPLAINT_READERS, c, keys)
                        for c in records["complaints"]],
-        "consents": await consents.states(caller, customer.id),
+        "consents": await consents.held(caller, customer.id),
         "access_log": [{f: getattr(e, f) for f in fields[Resource.ACCESS_LOG]}
                        for e in records["access_log"]],
         "retention": _retention(retention_days),
