@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
@@ -27,6 +28,7 @@ from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
+from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 
@@ -37,6 +39,10 @@ purpose allows; every read and write is audited. Errors are RFC 9457 problem det
 machine `code`.
 """
 
+
+PURPOSE_SCHEMA = {"type": "string", "enum": [p.value for p in Purpose], "title": "Purpose",
+                  "description": "Why personal data is read (the purpose table decides the "
+                                 "fields): " + ", ".join(p.value for p in Purpose) + "."}
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                  "description": "A JWT; `privacy-api token` mints development tokens."}
@@ -50,10 +56,16 @@ def _openapi(app: FastAPI) -> dict:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {})["Problem"] = problem_schema()
         components["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        components["schemas"]["Purpose"] = PURPOSE_SCHEMA
         for path, operations in schema["paths"].items():
-            if path.startswith("/v1/"):
-                for operation in operations.values():
+            for operation in operations.values():
+                if path.startswith("/v1/"):
                     operation["security"] = [{"bearer": []}]
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "header" and parameter["name"] == PURPOSE_HEADER:
+                        # required in the contract; at run time a missing one is 400, not 422
+                        parameter["required"] = True
+                        parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -8,20 +8,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from app.addresses.views import write_address
+from app.identity.views import seal_identity
+from app.orders.views import copy_ship_to
 from sqlalchemy import insert, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.addresses.models import ShippingAddress
-from app.addresses.views import write_address
 from app.core.config import Settings, resolve_secrets
 from app.core.crypto import Keys, keys_from_settings
 from app.core.db import create_engine
 from app.core.migrations import upgrade
 from app.identity.models import Customer
-from app.identity.views import seal_identity
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentMethod
-from app.orders.views import copy_ship_to
 
 PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 CHUNK = 2000

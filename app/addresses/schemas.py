@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from app.access.projection import GatedView
 from app.core.fields import Country, Phone, PlainText, ShortCode
 
 _EXAMPLE = {"recipient_name": "Mei Lin", "phone": "+8613800138000", "country": "CN",
@@ -52,7 +53,7 @@ class AddressUpdate(BaseModel):
         return self
 
 
-class AddressView(BaseModel):
+class AddressView(GatedView):
     """An address as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

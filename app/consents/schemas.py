@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from app.access.projection import GatedView
+
 
 class ConsentChange(BaseModel):
     """Grant or withdraw consent to one consent-based purpose."""
@@ -13,7 +15,15 @@ class ConsentChange(BaseModel):
     granted: bool
 
 
-class ConsentState(BaseModel):
+class ConsentEventView(BaseModel):
+    """One grant or withdrawal."""
+
+    granted: bool
+    changed_at: datetime
+    changed_by_role: str
+
+
+class ConsentState(GatedView):
     """Where consent to one purpose stands, and how it got there."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -21,7 +31,7 @@ class ConsentState(BaseModel):
         "history": [{"granted": False, "changed_at": "2026-11-28T08:00:00Z",
                      "changed_by_role": "customer"}]}]})
 
-    purpose: str
-    granted: bool
+    purpose: str | None = None
+    granted: bool | None = None
     changed_at: datetime | None = None
-    history: list[dict]
+    history: list[ConsentEventView] | None = None

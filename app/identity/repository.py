@@ -1,6 +1,7 @@
 """Customer queries, always scoped to what the caller may see."""
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy.exc import IntegrityError
@@ -33,20 +34,27 @@ def readable_customers(actor: Actor) -> Select[tuple[Customer]]:
     return _scoped(actor.role).params(actor_sub=actor.sub)
 
 
-def readable_customer(actor: Actor, customer_id: str) -> tuple[Select[tuple[Customer]], dict]:
+def readable_customer(actor: Actor, customer_id: str) -> tuple[Select[tuple[Customer]],
+                                                                   dict[str, Any]]:
     """A reusable statement reading one customer if this actor may see it, and its parameters."""
     return _one(actor.role), {"actor_sub": actor.sub, "customer_id": customer_id}
+
+
+def visible_ids(actor: Actor) -> Select[tuple[str]]:
+    """Ids of the customers this actor may see, as a subquery."""
+    return readable_customers(actor).with_only_columns(Customer.id)
 
 
 async def get_readable(session: AsyncSession, actor: Actor, customer_id: str) -> Customer | None:
     """One customer, if this actor may see it."""
     stmt, params = readable_customer(actor, customer_id)
-    return await session.scalar(stmt, params)
+    customer: Customer | None = await session.scalar(stmt, params)
+    return customer
 
 
-async def find_by_email_index(session: AsyncSession, actor: Actor, index: str) -> Customer | None:
+def by_email_index(actor: Actor, index: str) -> Select[tuple[Customer]]:
     """The customer whose email has this blind index, if this actor may see it."""
-    return await session.scalar(readable_customers(actor).where(Customer.email_index == index))
+    return readable_customers(actor).where(Customer.email_index == index)
 
 
 async def save(session: AsyncSession, customer: Customer) -> Customer:

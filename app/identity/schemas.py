@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from app.access.projection import GatedView
 from app.core.fields import Phone, PlainText
 
 _EXAMPLE = {"name": "Mei Lin", "email": "mei.lin@example.com", "phone": "+8613800138000"}
@@ -49,7 +50,7 @@ class CustomerLookup(BaseModel):
     email: EmailStr
 
 
-class CustomerView(BaseModel):
+class CustomerView(GatedView):
     """A customer as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

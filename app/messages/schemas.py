@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.access.projection import GatedView
 from app.core.fields import FreeLine, FreeText, OrderNumber
 from app.messages.models import Channel, Direction
 
@@ -26,7 +27,7 @@ class MessageCreate(BaseModel):
     occurred_at: AwareDatetime | None = Field(None, description="Defaults to now.")
 
 
-class MessageView(BaseModel):
+class MessageView(GatedView):
     """A message as the declared purpose allows."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

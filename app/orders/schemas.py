@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.access.projection import GatedView
 from app.core.fields import Currency, OrderNumber, PlainText, ShortCode
 from app.core.schemas import Receipt
 from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
@@ -112,7 +113,7 @@ class OrderItemView(BaseModel):
     unit_price: Decimal
 
 
-class OrderView(BaseModel):
+class OrderView(GatedView):
     """An order as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

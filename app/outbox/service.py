@@ -1,5 +1,6 @@
 """Putting an email into the outbox, in the same transaction as the change it announces."""
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crypto import Keys
@@ -31,3 +32,9 @@ async def enqueue(session: AsyncSession, keys: Keys, *, kind: str, to: str, subj
         attempts=0, next_attempt_at=utcnow())
     await repository.add(session, message)
     return message.id
+
+
+async def forget_unsent(session: AsyncSession, customer_id: str) -> None:
+    """Drop a customer's mail that was not sent yet (their data is being deleted)."""
+    await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.customer_id == customer_id, OutboxMessage.sent_at.is_(None)))

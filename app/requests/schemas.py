@@ -1,10 +1,18 @@
 """Request payloads and views; views hold no personal values."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.identity.schemas import CustomerUpdate
+from app.access.projection import GatedView
+from app.addresses.public import AddressView
+from app.audit.public import AccessLogEntry
+from app.complaints.public import ComplaintView
+from app.consents.public import ConsentState
+from app.identity.public import CustomerUpdate, CustomerView
+from app.messages.public import MessageView
+from app.orders.public import OrderView
 from app.policy.purposes import CONSENT_PURPOSES
 from app.requests.models import RequestState, RequestType
 
@@ -57,10 +65,10 @@ class Rejection(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-class RequestView(BaseModel):
+class RequestView(GatedView):
     """Where a request stands, and when it is due."""
 
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "customer_id": _ID, "type": "access",
         "state": "completed", "received_at": "2026-11-27T10:30:00Z",
         "verified_at": "2026-11-27T10:35:00Z", "verified_by": "code",
@@ -68,16 +76,38 @@ class RequestView(BaseModel):
         "rejected_at": None, "rejection_reason": None, "overdue": False,
         "outcome": {"export": "/v1/requests/9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d/export"}}]})
 
-    id: str
-    customer_id: str
-    type: RequestType
-    state: RequestState
-    received_at: datetime
-    verified_at: datetime | None
-    verified_by: str | None
-    due_at: datetime | None
-    completed_at: datetime | None
-    rejected_at: datetime | None
-    rejection_reason: str | None
-    overdue: bool
-    outcome: dict | None
+    id: str | None = None
+    customer_id: str | None = None
+    type: RequestType | None = None
+    state: RequestState | None = None
+    received_at: datetime | None = None
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+    overdue: bool | None = None
+    outcome: dict[str, Any] | None = None
+
+
+class RetentionNote(BaseModel):
+    """How long one category of data is kept, and why."""
+
+    category: str
+    kept: str
+    why: str
+
+
+class AccessExport(BaseModel):
+    """Everything held about a customer, as the purpose allows; sections the purpose does
+    not cover are left out."""
+
+    identity: CustomerView | None = None
+    addresses: list[AddressView] | None = None
+    orders: list[OrderView] | None = None
+    messages: list[MessageView] | None = None
+    complaints: list[ComplaintView] | None = None
+    consents: list[ConsentState] | None = None
+    access_log: list[AccessLogEntry] | None = None
+    retention: list[RetentionNote]

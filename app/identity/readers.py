@@ -1,7 +1,12 @@
-"""How each customer field is read from a row; the policy picks which ones."""
+"""How each customer field is read from a row and written onto it; the policy picks which."""
 
+from typing import Any
+
+from app.access.sources import Source
 from app.core.crypto import Keys
+from app.identity.errors import CustomerNotFound
 from app.identity.models import Customer
+from app.policy.purposes import Resource
 
 NAME, EMAIL, PHONE = "customer.name", "customer.email", "customer.phone"
 
@@ -15,8 +20,11 @@ CUSTOMER_READERS = {
     "updated_at": lambda c, k: c.updated_at,
 }
 
+CUSTOMERS = Source(resource=Resource.CUSTOMER, readers=CUSTOMER_READERS,
+                   subject=lambda c: c.id, key=lambda c: c.id, not_found=CustomerNotFound)
 
-def seal_identity(customer: Customer, keys: Keys, changes: dict) -> list[str]:
+
+def seal_identity(customer: Customer, keys: Keys, changes: dict[str, Any]) -> list[str]:
     """Write plaintext identity values onto the row, encrypted; return the field names set."""
     if "name" in changes:
         customer.name_enc = keys.cipher.encrypt(changes["name"], context=NAME)

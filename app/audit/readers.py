@@ -1,0 +1,17 @@
+"""How each access-log field is read from an audit entry."""
+
+from app.access.sources import Source
+from app.core.errors import NotFound
+from app.policy.purposes import RESOURCE_FIELDS, Resource
+
+
+def _entry_field(name: str):  # type: ignore[no-untyped-def]
+    return lambda entry, keys: getattr(entry, name)
+
+
+ACCESS_LOG_READERS = {name: _entry_field(name) for name in RESOURCE_FIELDS[Resource.ACCESS_LOG]}
+
+ACCESS_LOG = Source(resource=Resource.ACCESS_LOG, readers=ACCESS_LOG_READERS,
+                    subject=lambda entry: entry.subject_id,
+                    not_found=lambda: NotFound("No such access log entry."),
+                    audit_each_row=False)

@@ -1,0 +1,29 @@
+"""How each request field is read from a row."""
+
+from app.access.projection import FieldReader
+from app.access.sources import Source
+from app.core.db import utcnow
+from app.policy.purposes import RESOURCE_FIELDS, Resource
+from app.requests.errors import RequestNotFound
+from app.requests.models import OPEN_STATES, PrivacyRequest
+
+REJECTION = "privacy_request.rejection_reason"
+
+
+def overdue(request: PrivacyRequest) -> bool:
+    """Still open and past its due date."""
+    return bool(request.state in OPEN_STATES and request.due_at and request.due_at < utcnow())
+
+
+def _column(name: str) -> FieldReader:
+    return lambda r, k: getattr(r, name)
+
+
+REQUEST_READERS: dict[str, FieldReader] = {
+    **{name: _column(name) for name in RESOURCE_FIELDS[Resource.REQUEST]},
+    "overdue": lambda r, k: overdue(r),
+}
+
+REQUESTS = Source(resource=Resource.REQUEST, readers=REQUEST_READERS,
+                  subject=lambda r: r.customer_id, key=lambda r: r.id,
+                  not_found=RequestNotFound)
