@@ -1,5 +1,5 @@
 """The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain,
-deliver the outbox."""
+deliver the outbox, run retention."""
 
 import argparse
 import asyncio
@@ -111,6 +111,41 @@ def _outbox_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from app.retention import job
+    from app.retention.schedule import periods
+
+    if args.batch is not None and args.batch < 1:
+        print("error: --batch must be positive", file=sys.stderr)
+        return 2
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError:
+        print("error: --now must be an ISO date or time", file=sys.stderr)
+        return 2
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    settings = get_settings()
+
+    def progress(category, action, rows) -> None:
+        print(f"retention {category}: {rows} {action}d so far", file=sys.stderr)
+
+    async def run(sessions):
+        return await job.run(sessions, periods(settings), now=now, dry_run=args.dry_run,
+                             batch=args.batch or settings.retention_batch_size,
+                             progress=progress)
+
+    report = asyncio.run(_with_session(run))
+    for result in report.categories:
+        verb = "would be " + result.action + "d" if report.dry_run else result.action + "d"
+        note = " (busy: another run has it)" if result.busy else ""
+        print(f"retention {result.category}: {result.rows} {verb}{note}", file=sys.stderr)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from app.main import app
 
@@ -158,6 +193,17 @@ def _parser() -> argparse.ArgumentParser:
     outbox_run = outbox_commands.add_parser("run", help="deliver all pending messages once")
     outbox_run.add_argument("--batch", type=int, default=50, help="messages claimed at a time")
     outbox_run.set_defaults(run=_outbox_run)
+
+    retention = commands.add_parser("retention", help="data retention tools")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    retention_run = retention_commands.add_parser(
+        "run", help="delete or anonymize everything whose retention period is over")
+    retention_run.add_argument("--dry-run", action="store_true",
+                               help="change nothing; report what would go")
+    retention_run.add_argument("--now", help="ISO time to count periods from (a fake clock "
+                                             "for demos and tests); default: the clock")
+    retention_run.add_argument("--batch", type=int, help="rows per transaction")
+    retention_run.set_defaults(run=_retention_run)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -31,6 +31,8 @@ from app.outbox.mailer import sender_from_settings
 from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
+from app.retention.job import run_forever as retain_forever
+from app.retention.schedule import periods
 
 DESCRIPTION = """The shop's personal data, kept and read exactly as its privacy policy says.
 
@@ -88,13 +90,17 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             calendar=calendar_from_settings(resolved),
             code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
             max_attempts=resolved.verification_max_attempts,
-            retention_days=resolved.order_retention_days)
+            retention=periods(resolved))
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
                                                   resolved.audit_seal_interval_seconds)),
                  asyncio.create_task(deliver_forever(
                      app.state.sessions, app.state.keys, sender_from_settings(resolved),
                      interval=resolved.outbox_interval_seconds,
                      max_attempts=resolved.outbox_max_attempts)),
+                 asyncio.create_task(retain_forever(
+                     app.state.sessions, app.state.request_rules.retention,
+                     interval=resolved.retention_interval_seconds,
+                     batch=resolved.retention_batch_size)),
                  ] if background_tasks else []
         try:
             yield

@@ -11,7 +11,8 @@ from app.messages.models import Message
 from app.orders.models import Order, OrderItem
 from app.outbox.models import OutboxMessage
 from app.requests.models import PrivacyRequest
+from app.retention.models import LegalHold
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
-           "IdempotencyRecord", "Message", "Order", "OrderItem", "OutboxMessage",
+           "IdempotencyRecord", "LegalHold", "Message", "Order", "OrderItem", "OutboxMessage",
            "PrivacyRequest", "ShippingAddress"]

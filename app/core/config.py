@@ -89,6 +89,34 @@ class Settings(BaseSettings):
     order_retention_days: int = Field(
         3650, ge=1, description="How long the law requires order records to be kept."
     )
+    retention_messages_days: int = Field(
+        730, ge=0, description="Communication records go this long after the customer's last "
+        "message.")
+    retention_addresses_days: int = Field(
+        730, ge=0, description="Book addresses go this long after their last change or order, "
+        "once no undelivered order ships to them.")
+    retention_verification_codes_days: int = Field(
+        1, ge=0, description="Expired one-time codes are deleted this long after they expired.")
+    retention_outbox_days: int = Field(
+        30, ge=0, description="Outbox rows go this long after they were sent or given up.")
+    retention_closed_requests_days: int = Field(
+        1095, ge=0, description="Completed or rejected privacy requests go this long after "
+        "they closed.")
+    retention_complaints_days: int = Field(
+        1095, ge=0, description="Answered complaints and inquiries go this long after the "
+        "answer.")
+    retention_idempotency_days: int = Field(
+        1, ge=0, description="Idempotency records go this long after the request they answer.")
+    retention_consent_history_days: int = Field(
+        30, ge=0, description="Consent history of a deleted customer goes this long after the "
+        "deletion.")
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the server runs the retention job.")
+    retention_batch_size: int = Field(
+        5000, ge=1, description="Rows the retention job deletes or anonymizes per transaction.")
+    analytics_min_group: int = Field(
+        10, ge=2, description="Smallest group (k) the analyst's aggregates show; smaller "
+        "groups are suppressed.")
     mail_from: str = Field(
         "service@mail.ximorent.com", description="Sender address of outgoing email."
     )

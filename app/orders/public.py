@@ -1,8 +1,9 @@
 """What other domains may use of orders: the records, and pseudonymization on erasure."""
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,11 +22,12 @@ def records_of(customer_id: str) -> Select[tuple[Order]]:
             .options(selectinload(Order.items)).order_by(Order.created_at, Order.id))
 
 
-async def erase(session: AsyncSession, customer_id: str, now: datetime) -> list[str]:
+async def erase(session: AsyncSession, customer_id: str, now: datetime, *,
+                held: Collection[str] = ()) -> list[str]:
     """Pseudonymize the customer's orders: strip recipient, phone, street, house and postal
     code. Orders still on their way keep their ship-to until they arrive; their numbers
-    are returned."""
-    mine = Order.customer_id == customer_id
+    are returned. Orders under a legal hold (`held` numbers) stay as they are."""
+    mine = and_(Order.customer_id == customer_id, Order.order_number.not_in(held))
     in_transit = (await session.scalars(
         update(Order).where(mine, Order.fulfilment_status.in_(IN_TRANSIT),
                             Order.pseudonymized_at.is_(None))

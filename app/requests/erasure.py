@@ -1,7 +1,9 @@
 """Deleting a customer: each domain erases what may go, orders are pseudonymized, in set-based
-SQL, in one order of tables so parallel deletions never deadlock."""
+SQL, in one order of tables so parallel deletions never deadlock. Data under a legal hold
+stays, and the answer says what and why; how long the rest is kept comes from the retention
+schedule."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -16,19 +18,32 @@ from app.messages import public as messages
 from app.orders import public as orders
 from app.outbox import service as outbox
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState
+from app.retention import public as retention
 
 ORDER_LAW = ("Tax and accounting law requires order records to be kept; they are kept "
              "pseudonymized: no name, contact or street.")
 
 
-async def erase_customer(session: AsyncSession, customer_id: str, *, retention_days: int
-                         ) -> dict[str, Any]:
+def _kept_until(periods: retention.Periods, category: retention.Category, now: datetime
+                ) -> str:
+    days = periods[category]
+    return (f"{retention.kept_for(retention.RULES[category], days)} "
+            f"(the latest by {(now + timedelta(days=days)).date()})")
+
+
+async def erase_customer(session: AsyncSession, customer_id: str, *,
+                         periods: retention.Periods) -> dict[str, Any]:
     """Erase a customer's personal data in the caller's transaction; say what was kept and why.
 
-    Idempotent: running it again on an erased customer changes nothing more.
+    Idempotent: running it again on an erased customer changes nothing more. A legal hold on
+    the customer keeps all of their data; a hold on an order keeps that order whole.
     """
     now = utcnow()
-    in_transit = await orders.erase(session, customer_id, now)
+    holds = await retention.holds_of(session, customer_id, now)
+    if any(hold["order_number"] is None for hold in holds):
+        return {"erased": [], "kept": [], "held": holds}
+    held = [hold["order_number"] for hold in holds]
+    in_transit = await orders.erase(session, customer_id, now, held=held)
     await addresses.erase(session, customer_id)
     await messages.erase(session, customer_id)
     await consents.erase(session, customer_id)
@@ -47,13 +62,19 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
          "what": ["order number", "items", "amount", "currency", "payment method",
                   "payment status", "dates", "country, state and city"],
          "why": ORDER_LAW,
-         "until": f"{retention_days} days after each order was placed "
-                  f"(the latest by {(now + timedelta(days=retention_days)).date()})"}]
+         "until": _kept_until(periods, retention.Category.PSEUDONYMIZED_ORDERS, now)}]
     if in_transit:
         kept.append({"category": "shipping addresses of orders on their way",
                      "orders": in_transit,
                      "why": "The parcel is still with the carrier; the address is erased "
                             "the moment it is delivered or cancelled.",
                      "until": "delivery or cancellation"})
-    return {"erased": ["identity", "addresses", "messages", "consents", "complaints",
-                       "contact details on orders"], "kept": kept}
+    kept.append({"category": "this deletion request", "what": ["request id", "type", "dates"],
+                 "why": retention.RULES[retention.Category.CLOSED_REQUESTS].why,
+                 "until": _kept_until(periods, retention.Category.CLOSED_REQUESTS, now)})
+    answer: dict[str, Any] = {"erased": ["identity", "addresses", "messages", "consents",
+                                         "complaints", "contact details on orders"],
+                              "kept": kept}
+    if holds:
+        answer["held"] = holds
+    return answer

@@ -16,7 +16,7 @@ from app.identity import public as identity
 from app.messages import public as messages
 from app.orders import public as orders
 from app.policy.purposes import Resource
-from app.requests.erasure import ORDER_LAW
+from app.retention import public as retention_schedule
 
 SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
     ("addresses", addresses.ADDRESSES, addresses.records_of),
@@ -29,21 +29,23 @@ SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
 """Export sections after identity; a section the purpose does not cover is left out."""
 
 
-def retention(retention_days: int) -> list[dict[str, str]]:
-    """What is kept, for how long and why (no personal data)."""
+def retention(periods: retention_schedule.Periods) -> list[dict[str, str]]:
+    """What is kept, for how long and why (no personal data), from the retention schedule."""
     return [
         {"category": "identity, addresses, messages, complaints, consents",
          "kept": "while you use our services; deleted on request within 7 business days",
          "why": "to deliver orders and answer customer service"},
-        {"category": "orders", "kept": f"{retention_days} days after the order was placed",
-         "why": ORDER_LAW},
+        *({"category": str(rule.category), "what": rule.what,
+           "kept": retention_schedule.kept_for(rule, periods[rule.category]), "why": rule.why}
+          for rule in retention_schedule.SCHEDULE),
         {"category": "access log", "kept": "as long as the data it describes",
          "why": "the policy promises every use of personal data is traceable; it holds "
                 "who read what and why, never the values"},
     ]
 
 
-async def build(caller: Reader, customer_id: str, *, retention_days: int) -> dict[str, Any]:
+async def build(caller: Reader, customer_id: str, *,
+                periods: retention_schedule.Periods) -> dict[str, Any]:
     """The export document for the caller's purpose; every section read through the gate."""
     if not gate.covers(caller, Resource.CUSTOMER):
         raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover an export.")
@@ -54,5 +56,5 @@ async def build(caller: Reader, customer_id: str, *, retention_days: int) -> dic
         if gate.covers(caller, source.resource):
             document[name] = await gate.read_all(caller, source, records_of(customer_id),
                                                  subject_id=customer_id)
-    document["retention"] = retention(retention_days)
+    document["retention"] = retention(periods)
     return document

@@ -23,6 +23,7 @@ from app.requests.errors import ChangesRequired, RequestNotFound, RequestNotOpen
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState, RequestType
 from app.requests.readers import REQUESTS
 from app.requests.schemas import RequestCreate
+from app.retention.public import Periods
 
 S, T = RequestState, RequestType
 DUE_IN_BUSINESS_DAYS = {T.ACCESS: 2, T.CORRECTION: 2, T.DELETION: 7, T.CONSENT_WITHDRAWAL: 0}
@@ -36,7 +37,7 @@ class Rules:
     calendar: BusinessCalendar
     code_ttl: timedelta
     max_attempts: int
-    retention_days: int
+    retention: Periods
 
 
 class VerificationFailed(AppError):
@@ -186,9 +187,16 @@ async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules) -> None
     request.state, request.completed_at = S.COMPLETED, utcnow()
     await repository.save(caller.session, request)
     request.outcome = await erase_customer(caller.session, request.customer_id,
-                                           retention_days=rules.retention_days)
+                                           periods=rules.retention)
     await gate.record_write(caller, Resource.CUSTOMER, "erase", subject_id=request.customer_id,
                             resource_id=request.id, fields=request.outcome["erased"])
+    if not request.outcome["erased"]:
+        await _notify(caller, request.customer_id, kind="request_outcome", email=email,
+                      subject="Your data is under a legal hold",
+                      body="We may not delete your personal information yet: a legal hold "
+                           "requires us to keep it. Your request's answer says why and until "
+                           "when; ask again once the hold ends.")
+        return
     await _notify(caller, request.customer_id, kind="request_outcome", email=email,
                   subject="Your data was deleted",
                   body="As you asked, we deleted your personal information. Order records "
@@ -271,4 +279,4 @@ async def export_for(caller: Reader, request_id: str, rules: Rules) -> dict[str,
     if request.type != T.ACCESS or request.state != S.COMPLETED:
         raise RequestNotOpen("Only a completed access request has an export.")
     await identity.ensure_visible(caller, request.customer_id)
-    return await export.build(caller, request.customer_id, retention_days=rules.retention_days)
+    return await export.build(caller, request.customer_id, periods=rules.retention)

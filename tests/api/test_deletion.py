@@ -117,7 +117,7 @@ async def test_deletion_is_idempotent_at_the_database_level(client, auth, app, s
     customer_id = await create_customer(client, headers=auth(Role.STOREFRONT), email=EMAIL)
     await _delete(client, auth, customer_id, app, session, deliver_mail)
     async with app.state.sessions() as db, db.begin():
-        second = await erase_customer(db, customer_id, retention_days=10)
+        second = await erase_customer(db, customer_id, periods=app.state.request_rules.retention)
     assert second["kept"][0]["category"] == "orders"
     rows = (await session.execute(text("SELECT name_enc, email_index, erased_at FROM customer")
                                   )).all()
