@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
+from app.analytics.router import router as analytics_router
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
@@ -32,6 +33,7 @@ from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 from app.retention.job import run_forever as retain_forever
+from app.retention.router import router as holds_router
 from app.retention.schedule import periods
 
 DESCRIPTION = """The shop's personal data, kept and read exactly as its privacy policy says.
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router):
+                   audit_router, holds_router, analytics_router):
         app.include_router(router)
     return app
 

@@ -11,7 +11,7 @@ from app.orders.models import FulfilmentStatus, Order
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO
 from app.orders.schemas import OrderView
 
-__all__ = ["OrderView", "ORDERS", "erase", "records_of"]
+__all__ = ["OrderView", "ORDERS", "customer_of", "erase", "records_of"]
 
 IN_TRANSIT = (FulfilmentStatus.PLACED, FulfilmentStatus.SHIPPED)
 
@@ -20,6 +20,12 @@ def records_of(customer_id: str) -> Select[tuple[Order]]:
     """The customer's orders with their items, oldest first (the caller was scoped before)."""
     return (select(Order).where(Order.customer_id == customer_id)
             .options(selectinload(Order.items)).order_by(Order.created_at, Order.id))
+
+
+async def customer_of(session: AsyncSession, order_number: str) -> str | None:
+    """The id of the customer who placed the order, if there is such an order."""
+    return await session.scalar(select(Order.customer_id).where(
+        Order.order_number == order_number))
 
 
 async def erase(session: AsyncSession, customer_id: str, now: datetime, *,

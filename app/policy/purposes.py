@@ -16,6 +16,7 @@ class Purpose(StrEnum):
     SELF = "self"
     NOTIFICATIONS = "notifications"
     OVERSIGHT = "oversight"
+    OPTIMISATION = "optimisation"
 
 
 class Resource(StrEnum):
@@ -29,6 +30,8 @@ class Resource(StrEnum):
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
     REQUEST = "request"
+    HOLD = "hold"
+    ANALYTICS = "analytics"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -51,7 +54,12 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
     Resource.REQUEST: ("id", "customer_id", "type", "state", "received_at", "verified_at",
                        "verified_by", "due_at", "completed_at", "rejected_at",
                        "rejection_reason", "overdue", "outcome"),
+    Resource.HOLD: ("id", "customer_id", "order_number", "reason", "reference", "until",
+                    "placed_at", "placed_by", "lifted_at", "lifted_by", "active"),
+    Resource.ANALYTICS: ("week", "country", "state", "city", "payment_method", "currency",
+                         "orders", "total_amount", "average_delivery_days", "complaints"),
 }
+"""`analytics` is de-identified: aggregates over groups of at least k customers."""
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
                               "answered_at", "answered_by", "overdue"})
@@ -155,7 +163,13 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.REQUEST: _all(Resource.REQUEST),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
+                Resource.HOLD: _all(Resource.HOLD),
             },
+        ),
+        PurposeRule(
+            purpose=Purpose.OPTIMISATION,
+            roles=frozenset({Role.ANALYST}),
+            fields={Resource.ANALYTICS: _all(Resource.ANALYTICS)},
         ),
     )
 }

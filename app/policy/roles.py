@@ -13,6 +13,7 @@ class Role(StrEnum):
     LOGISTICS_PARTNER = "logistics_partner"
     PAYMENT_PARTNER = "payment_partner"
     PRIVACY_OFFICER = "privacy_officer"
+    ANALYST = "analyst"
 
 
 PARTNER_ROLES = frozenset({Role.LOGISTICS_PARTNER, Role.PAYMENT_PARTNER})

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import public as audit
@@ -72,11 +72,13 @@ async def _claimed(session: AsyncSession, category: Category) -> bool:
 
 
 def _batch(rows: Expired, size: int):
-    chosen = select(rows.key).where(rows.where).limit(size)
+    keys = rows.key if isinstance(rows.key, tuple) else (rows.key,)
+    chosen = select(*keys).where(rows.where).limit(size)
+    target = (keys[0] if len(keys) == 1 else tuple_(*keys)).in_(chosen)
     if rows.values is None:
-        stmt = delete(rows.model).where(rows.key.in_(chosen))
+        stmt = delete(rows.model).where(target)
     else:
-        stmt = update(rows.model).where(rows.key.in_(chosen)).values(rows.values)
+        stmt = update(rows.model).where(target).values(rows.values)
     return stmt.execution_options(synchronize_session=False)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from app.models import (
     Complaint,
@@ -36,7 +36,8 @@ class Expired:
     """The expired rows of one category: their table, key, condition and end."""
 
     model: Any
-    key: ColumnElement[Any]
+    key: ColumnElement[Any] | tuple[ColumnElement[Any], ...]
+    """The primary key: one column, or a tuple of them."""
     where: ColumnElement[bool]
     values: dict[str, Any] | None = None
     """Columns to blank (anonymize); `None` deletes the rows."""
@@ -110,7 +111,7 @@ def _complaints(now: datetime, before: datetime) -> Expired:
 
 def _idempotency(now: datetime, before: datetime) -> Expired:
     return Expired(IdempotencyRecord,
-                   tuple_(IdempotencyRecord.actor_id, IdempotencyRecord.key),
+                   (IdempotencyRecord.actor_id, IdempotencyRecord.key),
                    IdempotencyRecord.created_at < before)
 
 

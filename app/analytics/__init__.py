@@ -1,0 +1,1 @@
+"""De-identified analytics for optimisation: aggregates over groups of at least k customers."""
