@@ -15,6 +15,8 @@ FRAUD_ALLOWED = {"customer_key", "shipping_region", "country", "state", "city", 
                  "currency", "payment_method", "payment_status", "placed_at", "shipped_at",
                  "delivered_at", "cancelled_at", "created_at"}
 PAYMENT_FIELDS = ("order_number", "total_amount", "currency", "payment_status")
+NOT_ABOUT_ONE_CUSTOMER = {Resource.HOLD, Resource.ANALYTICS}
+"""Staff records about data (holds) and aggregates: not part of a customer's own data."""
 DESIGN_PURPOSES = {Purpose.DELIVERY, Purpose.SERVICE, Purpose.FRAUD, Purpose.PAYMENT, Purpose.SELF}
 
 
@@ -129,7 +131,7 @@ def test_only_customers_use_self(role):
     assert (Purpose.SELF in purposes_for(role)) == expected
     for resource in Resource:
         decision = decide(role, Purpose.SELF, resource)
-        assert decision.allowed == expected
+        assert decision.allowed == (expected and resource not in NOT_ABOUT_ONE_CUSTOMER)
         if not expected:
             assert decision.reason is Reason.ROLE_NOT_PERMITTED
 
@@ -150,6 +152,7 @@ def test_customer_self_covers_the_access_log():
     (Role.LOGISTICS_PARTNER, {Purpose.DELIVERY}),
     (Role.PAYMENT_PARTNER, {Purpose.PAYMENT}),
     (Role.PRIVACY_OFFICER, set()),
+    (Role.ANALYST, set()),
 ])
 def test_roles_use_exactly_the_purposes_of_the_design(role, purposes):
     """Each role may name exactly the design table's purposes it is given there."""
@@ -173,3 +176,26 @@ def test_unknown_purpose_names_parse_to_none():
     assert parse_purpose("service") is Purpose.SERVICE
     for name in ("marketing", "", "SERVICE ", "analytics"):
         assert parse_purpose(name) is None
+
+
+def test_optimisation_is_the_analyst_s_and_covers_aggregates_only():
+    """The analyst reads de-identified aggregates and nothing about any one person."""
+    assert purposes_for(Role.ANALYST) == [Purpose.OPTIMISATION]
+    for role in Role:
+        expected = role is Role.ANALYST
+        assert (role_may_use(role, Purpose.OPTIMISATION) is Reason.PERMITTED) == expected
+    for resource in Resource:
+        decision = decide(Role.ANALYST, Purpose.OPTIMISATION, resource)
+        assert decision.allowed == (resource is Resource.ANALYTICS), resource
+    for purpose in Purpose:
+        if purpose is not Purpose.OPTIMISATION:
+            assert not any(decide(role, purpose, Resource.ANALYTICS).allowed for role in Role)
+
+
+def test_legal_holds_are_read_for_oversight_only():
+    """Holds are staff data: only the oversight purpose covers them."""
+    assert set(_fields(Role.PRIVACY_OFFICER, Purpose.OVERSIGHT, Resource.HOLD)) == set(
+        RESOURCE_FIELDS[Resource.HOLD])
+    for role, purpose in itertools.product(Role, Purpose):
+        if purpose is not Purpose.OVERSIGHT:
+            assert not decide(role, purpose, Resource.HOLD).allowed, (role, purpose)
