@@ -121,14 +121,12 @@ async def test_a_hold_past_its_end_date_no_longer_holds(client, auth, app, world
         "customer_id": world["live"]["customer_id"], "reason": "Dispute", "reference": "D-2",
         "until": until.isoformat()})
     assert placed.status_code == 201, placed.text
-    periods = _periods(app)
-    days = periods[Category.MESSAGES]
+    periods = {**_periods(app), Category.MESSAGES: 10}
     held = await job.run(app.state.sessions, periods, dry_run=True,
-                         now=world["start"] + timedelta(days=days + 1) if days < 29
-                         else until - timedelta(days=1))
+                         now=world["start"] + timedelta(days=12))
     assert _rows(held)["messages"] == 0
     free = await job.run(app.state.sessions, periods, dry_run=True,
-                         now=max(until, world["start"] + timedelta(days=days)) + timedelta(days=2))
+                         now=until + timedelta(days=1))
     assert _rows(free)["messages"] == 1
 
 
