@@ -28,6 +28,7 @@ from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
+from app.partners.router import router as partners_router
 from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router):
+                   audit_router, partners_router):
         app.include_router(router)
     return app
 

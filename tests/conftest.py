@@ -23,6 +23,7 @@ from app.core.security import mint_token
 from app.main import create_app
 from app.models import Base
 from app.policy.roles import Role
+from tests.factories import KNOWN_PARTNERS, partner_row
 
 TEST_DATABASE_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL")
 
@@ -72,6 +73,14 @@ async def _clean_tables(app) -> AsyncIterator[None]:
             await connection.execute(delete(table))
         await connection.execute(insert(AuditChainHead).values(
             id=1, last_seq=0, last_hash=GENESIS_HASH))
+
+
+@pytest.fixture(autouse=True)
+async def _known_partners(app, _clean_tables) -> None:
+    """The partners the tests' tokens and orders name, registered and active."""
+    async with app.state.sessions() as db, db.begin():
+        for partner_id, kind in KNOWN_PARTNERS.items():
+            db.add(partner_row(app.state.keys, partner_id=partner_id, kind=kind))
 
 
 @pytest.fixture

@@ -109,6 +109,29 @@ class Settings(BaseSettings):
         10, ge=1, description="Delivery attempts before an outbox message is given up."
     )
 
+    partner_secret_grace_hours: int = Field(
+        72, ge=0, description="After a partner's signing secret is rotated, webhooks are also "
+        "signed with the old one for this many hours."
+    )
+    webhook_interval_seconds: float = Field(
+        5.0, gt=0, description="How often the server delivers pending partner webhooks."
+    )
+    webhook_max_attempts: int = Field(
+        12, ge=1, description="Delivery attempts before a partner webhook is given up."
+    )
+    webhook_replay_window_seconds: int = Field(
+        300, ge=1, description="How old a webhook signature a receiver should still accept "
+        "(documented for partners; used by `verify_signature`)."
+    )
+    destruction_confirm_days: int = Field(
+        5, ge=0, description="Days a partner has to confirm destruction before the request "
+        "is listed as unconfirmed for the privacy officer."
+    )
+    disclosure_interval_seconds: float = Field(
+        60.0, gt=0, description="How often the server tells customers of legal disclosures "
+        "whose bar ended."
+    )
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
         if self.database_url is None:

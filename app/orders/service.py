@@ -14,6 +14,7 @@ from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFo
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
+from app.partners import public as partners
 from app.policy.purposes import Resource
 from app.policy.roles import Role
 
@@ -25,9 +26,20 @@ ARRIVED = (F.DELIVERED, F.CANCELLED)
 EVENT_TIME = {F.SHIPPED: "shipped_at", F.DELIVERED: "delivered_at", F.CANCELLED: "cancelled_at"}
 
 
+async def _ensure_partners(caller: Writer, *, logistics: str | None, payment: str | None
+                           ) -> None:
+    """Orders name only active partners of the right kind (422 otherwise)."""
+    if logistics:
+        await partners.ensure_active(caller.session, logistics, partners.PartnerKind.LOGISTICS)
+    if payment:
+        await partners.ensure_active(caller.session, payment, partners.PartnerKind.PAYMENT)
+
+
 async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
     """Store a new order with a copy of the address it ships to."""
     await identity.ensure_visible(caller, payload.customer_id)
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id,
+                           payment=payload.payment_partner_id)
     address = await addresses.plain_address(
         caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
         address_id=payload.shipping_address_id)
@@ -91,6 +103,7 @@ async def record_fulfilment(caller: Writer, order_number: str,
     partner = caller.actor.role is Role.LOGISTICS_PARTNER
     if partner and (payload.status is F.CANCELLED or payload.logistics_partner_id):
         raise RoleNotPermitted("Carriers record shipping and delivery only.")
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id, payment=None)
     order = await _writable(caller, order_number)
     current = F(order.fulfilment_status)
     if payload.status not in FULFILMENT_STEPS.get(current, set()):
