@@ -70,6 +70,9 @@ ORDER_READERS: dict[str, FieldReader] = {
     "shipped_at": lambda o, k: o.shipped_at,
     "delivered_at": lambda o, k: o.delivered_at,
     "cancelled_at": lambda o, k: o.cancelled_at,
+    "ship_by": lambda o, k: o.ship_by,
+    "deliver_from": lambda o, k: o.deliver_from,
+    "deliver_by": lambda o, k: o.deliver_by,
 }
 
 ORDERS = Source(resource=Resource.ORDER, readers=ORDER_READERS,

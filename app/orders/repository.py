@@ -1,5 +1,7 @@
 """Order queries, always scoped to the orders the caller may see."""
 
+from datetime import datetime
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +42,12 @@ def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: Fulfilme
     if fulfilment_status is not None:
         stmt = stmt.where(Order.fulfilment_status == fulfilment_status)
     return stmt
+
+
+def late(actor: Actor, *, now: datetime, with_items: bool) -> Select[tuple[Order]]:
+    """Orders this actor may see that are still unshipped past their ship-by date."""
+    return readable_orders(actor, with_items=with_items).where(
+        Order.fulfilment_status == FulfilmentStatus.PLACED, Order.ship_by < now)
 
 
 async def get_writable(session: AsyncSession, actor: Actor, order_number: str) -> Order | None:

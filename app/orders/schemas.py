@@ -125,7 +125,8 @@ class OrderView(GatedView):
                               "street": "Keyuan Road", "house_number": "18",
                               "postal_code": "518057"},
          "placed_at": "2026-11-28T08:00:00Z", "shipped_at": "2026-11-30T02:00:00Z",
-         "delivered_at": None, "cancelled_at": None},
+         "delivered_at": None, "cancelled_at": None, "ship_by": "2026-12-03T01:00:00Z",
+         "deliver_from": "2026-12-16T02:00:00Z", "deliver_by": "2026-12-21T02:00:00Z"},
     ]})
 
     id: str | None = None
@@ -146,3 +147,9 @@ class OrderView(GatedView):
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
     cancelled_at: datetime | None = None
+    ship_by: datetime | None = Field(None, description="Promised: ships within 3 business "
+                                                       "days of placement.")
+    deliver_from: datetime | None = Field(None, description="Delivery window opens: 12 "
+                                          "business days after shipping (or ship-by).")
+    deliver_by: datetime | None = Field(None, description="Delivery window closes: 15 "
+                                        "business days after shipping (or ship-by).")

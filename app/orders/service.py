@@ -7,9 +7,10 @@ from app.access.callers import Reader, Writer
 from app.access.errors import RoleNotPermitted
 from app.access.projection import Projection
 from app.addresses import public as addresses
+from app.core.business_days import BusinessCalendar
 from app.core.db import utcnow
 from app.identity import public as identity
-from app.orders import repository
+from app.orders import promises, repository, updates
 from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
@@ -35,7 +36,8 @@ async def _ensure_partners(caller: Writer, *, logistics: str | None, payment: st
         await partners.ensure_active(caller.session, payment, partners.PartnerKind.PAYMENT)
 
 
-async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
+async def place(caller: Writer, payload: OrderCreate, *, calendar: BusinessCalendar
+                ) -> OrderReceipt:
     """Store a new order with a copy of the address it ships to."""
     await identity.ensure_visible(caller, payload.customer_id)
     await _ensure_partners(caller, logistics=payload.logistics_partner_id,
@@ -49,6 +51,7 @@ async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]
     copy_ship_to(order, address, caller.keys)
+    promises.stamp(order, calendar)
     await repository.save(caller.session, order)
     fields = sorted({*payload.model_fields_set, "shipping_address"} - {"shipping_address_id"})
     await gate.record_write(caller, Resource.ORDER, "create", subject_id=order.customer_id,
@@ -81,6 +84,13 @@ async def list_orders(caller: Reader, *, customer_id: str | None,
                                 cursor=cursor, limit=limit)
 
 
+async def list_late(caller: Reader, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Orders not shipped by their ship-by date, most overdue first."""
+    stmt = repository.late(caller.actor, now=utcnow(), with_items=_needs_items(caller))
+    return await gate.read_page(caller, ORDERS, stmt, order=(Order.ship_by, Order.id),
+                                cursor=cursor, limit=limit)
+
+
 async def _writable(caller: Writer, order_number: str) -> Order:
     order = await repository.get_writable(caller.session, caller.actor, order_number)
     if order is None:
@@ -97,8 +107,8 @@ async def _audit_change(caller: Writer, order: Order, fields: list[str]) -> Orde
                         at=order.updated_at)
 
 
-async def record_fulfilment(caller: Writer, order_number: str,
-                            payload: FulfilmentUpdate) -> OrderReceipt:
+async def record_fulfilment(caller: Writer, order_number: str, payload: FulfilmentUpdate, *,
+                            calendar: BusinessCalendar) -> OrderReceipt:
     """Record that an order shipped, was delivered or was cancelled."""
     partner = caller.actor.role is Role.LOGISTICS_PARTNER
     if partner and (payload.status is F.CANCELLED or payload.logistics_partner_id):
@@ -124,7 +134,12 @@ async def record_fulfilment(caller: Writer, order_number: str,
     if payload.logistics_partner_id:
         order.logistics_partner_id = payload.logistics_partner_id
         fields.append("logistics_partner_id")
-    return await _audit_change(caller, order, fields)
+    if payload.status is F.SHIPPED:
+        promises.stamp(order, calendar)  # derived dates, not personal data: not in `fields`
+    receipt = await _audit_change(caller, order, fields)
+    if payload.status in (F.SHIPPED, F.DELIVERED):
+        await updates.tell_customer(caller, order)
+    return receipt
 
 
 async def record_payment(caller: Writer, order_number: str,

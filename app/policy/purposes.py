@@ -40,7 +40,7 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                      "currency", "payment_method", "payment_status", "fulfilment_status",
                      "shipping_address", "shipping_region", "logistics_partner_id",
                      "payment_partner_id", "placed_at", "shipped_at", "delivered_at",
-                     "cancelled_at"),
+                     "cancelled_at", "ship_by", "deliver_from", "deliver_by"),
     Resource.MESSAGE: ("id", "customer_id", "order_number", "channel", "direction", "subject",
                        "body", "occurred_at", "created_at"),
     Resource.COMPLAINT: ("id", "customer_id", "kind", "subject", "body", "received_at", "due_at",
@@ -58,6 +58,8 @@ COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_a
 """A complaint without its text: what oversight of deadlines needs."""
 
 ORDER_TIMES = frozenset({"placed_at", "shipped_at", "delivered_at", "cancelled_at"})
+DELIVERY_PROMISES = frozenset({"ship_by", "deliver_from", "deliver_by"})
+"""The promised ship-by date and delivery window: for delivery, service and self."""
 PSEUDONYMOUS = frozenset({"customer_key", "shipping_region"})
 
 
@@ -87,7 +89,8 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             fields={
                 Resource.CUSTOMER: frozenset({"id", "name", "phone", "email"}),
                 Resource.ORDER: frozenset({"order_number", "items", "fulfilment_status",
-                                           "shipping_address"}) | ORDER_TIMES,
+                                           "shipping_address"}) | ORDER_TIMES
+                | DELIVERY_PROMISES,
             },
             hidden_from={Role.LOGISTICS_PARTNER: frozenset({"email"})},
             sealed_when_delivered=frozenset({"shipping_address"}),

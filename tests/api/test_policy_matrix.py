@@ -196,6 +196,7 @@ def test_the_table_gives_each_purpose_the_roles_design_names():
 # Hard-coded expectations from DESIGN.md: they guard the table itself.
 
 ORDER_TIMES = {"placed_at", "shipped_at", "delivered_at", "cancelled_at"}
+PROMISES = {"ship_by", "deliver_from", "deliver_by"}
 FRAUD_ORDER = {"customer_key", "shipping_region", "total_amount", "currency", "payment_method",
                "payment_status"} | ORDER_TIMES
 NEVER_FOR_FRAUD = {"name", "email", "phone", "street", "house_number", "body", "subject",
@@ -260,7 +261,7 @@ async def test_logistics_partner_gets_the_shipment_but_never_an_email(client, au
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"order_number", "items", "fulfilment_status", "shipping_address"
-                         } | ORDER_TIMES
+                         } | ORDER_TIMES | PROMISES
     assert set(body["shipping_address"]) == SHIP_TO_KEYS
     assert body["shipping_address"]["street"] == ADDRESS["street"]
     assert "email" not in all_keys(body)
@@ -333,7 +334,7 @@ async def test_delivered_order_storefront_delivery_view_has_no_address(client, a
                                 headers=auth(Role.STOREFRONT, purpose="delivery"))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES
+    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES | PROMISES
     assert body["fulfilment_status"] == "delivered"
     assert body["delivered_at"] is not None and body["shipped_at"] is not None
     assert ADDRESS["street"] not in response.text
