@@ -111,6 +111,29 @@ def _outbox_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhooks_run(args: argparse.Namespace) -> int:
+    import httpx
+
+    from app.core.crypto import keys_from_settings
+    from app.partners.dispatcher import deliver_webhooks
+
+    if args.batch < 1:
+        print("error: --batch must be positive", file=sys.stderr)
+        return 2
+    settings = resolved_settings()
+
+    async def run(sessions):
+        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            return await deliver_webhooks(sessions, keys_from_settings(settings), http,
+                                          max_attempts=settings.webhook_max_attempts,
+                                          batch=args.batch)
+
+    report = asyncio.run(_with_session(run))
+    print(f"partner webhooks: {report.sent} sent, {report.retried} to retry, "
+          f"{report.failed} given up")
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from app.main import app
 
@@ -158,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     outbox_run = outbox_commands.add_parser("run", help="deliver all pending messages once")
     outbox_run.add_argument("--batch", type=int, default=50, help="messages claimed at a time")
     outbox_run.set_defaults(run=_outbox_run)
+
+    webhooks = commands.add_parser("webhooks", help="signed notices to partners")
+    webhooks_commands = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    webhooks_run = webhooks_commands.add_parser("run", help="deliver all pending notices once")
+    webhooks_run.add_argument("--batch", type=int, default=50, help="notices claimed at a time")
+    webhooks_run.set_defaults(run=_webhooks_run)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -28,6 +28,7 @@ from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
+from app.partners.dispatcher import deliver_webhooks_forever
 from app.partners.router import router as partners_router
 from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         engine = create_engine(resolved)
         http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
         app.state.settings = resolved
+        app.state.http = http
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.keys = keys_from_settings(resolved)
@@ -96,6 +98,10 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
                      app.state.sessions, app.state.keys, sender_from_settings(resolved),
                      interval=resolved.outbox_interval_seconds,
                      max_attempts=resolved.outbox_max_attempts)),
+                 asyncio.create_task(deliver_webhooks_forever(
+                     app.state.sessions, app.state.keys, http,
+                     interval=resolved.webhook_interval_seconds,
+                     max_attempts=resolved.webhook_max_attempts)),
                  ] if background_tasks else []
         try:
             yield

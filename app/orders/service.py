@@ -136,6 +136,9 @@ async def record_fulfilment(caller: Writer, order_number: str, payload: Fulfilme
         fields.append("logistics_partner_id")
     if payload.status is F.SHIPPED:
         promises.stamp(order, calendar)  # derived dates, not personal data: not in `fields`
+    if payload.status in ARRIVED and order.logistics_partner_id:
+        await partners.request_destruction(caller.session, partner_id=order.logistics_partner_id,
+                                           order_number=order.order_number)
     receipt = await _audit_change(caller, order, fields)
     if payload.status in (F.SHIPPED, F.DELIVERED):
         await updates.tell_customer(caller, order)
@@ -159,6 +162,8 @@ async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt
     if not arrived(order):
         raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
     fields = ["shipping_address"]
+    await partners.confirm_destruction(caller.session, partner_id=caller.actor.partner_id or "",
+                                       order_number=order.order_number)
     await gate.record_write(caller, Resource.ORDER, "confirm_destroyed",
                             subject_id=order.customer_id, resource_id=order.order_number,
                             fields=fields)
