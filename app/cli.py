@@ -134,6 +134,20 @@ def _webhooks_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _disclosures_notify_due(args: argparse.Namespace) -> int:
+    from app.core.crypto import keys_from_settings
+    from app.disclosures.service import notify_due
+
+    settings = resolved_settings()
+
+    async def run(sessions):
+        return await notify_due(sessions, keys_from_settings(settings))
+
+    told = asyncio.run(_with_session(run))
+    print(f"legal disclosures: {told} customers told")
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from app.main import app
 
@@ -187,6 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     webhooks_run = webhooks_commands.add_parser("run", help="deliver all pending notices once")
     webhooks_run.add_argument("--batch", type=int, default=50, help="notices claimed at a time")
     webhooks_run.set_defaults(run=_webhooks_run)
+
+    disclosures = commands.add_parser("disclosures", help="legal disclosures to authorities")
+    disclosures_commands = disclosures.add_subparsers(dest="disclosures_command", required=True)
+    notify = disclosures_commands.add_parser(
+        "notify-due", help="tell customers of disclosures whose legal bar has ended")
+    notify.set_defaults(run=_disclosures_notify_due)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

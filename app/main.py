@@ -23,6 +23,8 @@ from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.security import TokenVerifier
+from app.disclosures.router import router as disclosures_router
+from app.disclosures.service import notify_due_forever
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
@@ -102,6 +104,9 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
                      app.state.sessions, app.state.keys, http,
                      interval=resolved.webhook_interval_seconds,
                      max_attempts=resolved.webhook_max_attempts)),
+                 asyncio.create_task(notify_due_forever(
+                     app.state.sessions, app.state.keys,
+                     interval=resolved.disclosure_interval_seconds)),
                  ] if background_tasks else []
         try:
             yield
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router, partners_router):
+                   audit_router, partners_router, disclosures_router):
         app.include_router(router)
     return app
 

@@ -29,6 +29,7 @@ class Resource(StrEnum):
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
     REQUEST = "request"
+    DISCLOSURE = "disclosure"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -51,6 +52,9 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
     Resource.REQUEST: ("id", "customer_id", "type", "state", "received_at", "verified_at",
                        "verified_by", "due_at", "completed_at", "rejected_at",
                        "rejection_reason", "overdue", "outcome"),
+    Resource.DISCLOSURE: ("id", "customer_id", "authority", "legal_basis", "reference",
+                          "fields", "disclosed_at", "notify_after", "notified_at",
+                          "recorded_by"),
 }
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
@@ -140,6 +144,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE) - {"recorded_by"},
             },
         ),
         PurposeRule(
@@ -158,6 +163,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.REQUEST: _all(Resource.REQUEST),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE),
             },
         ),
     )

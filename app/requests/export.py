@@ -12,6 +12,7 @@ from app.addresses import public as addresses
 from app.audit import public as audit
 from app.complaints import public as complaints
 from app.consents import public as consents
+from app.disclosures import public as disclosures
 from app.identity import public as identity
 from app.messages import public as messages
 from app.orders import public as orders
@@ -25,6 +26,7 @@ SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
     ("complaints", complaints.COMPLAINTS, complaints.records_of),
     ("consents", consents.CONSENTS, consents.records_of),
     ("access_log", audit.ACCESS_LOG, audit.records_of),
+    ("disclosures", disclosures.DISCLOSURES, disclosures.records_of),
 )
 """Export sections after identity; a section the purpose does not cover is left out."""
 

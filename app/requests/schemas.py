@@ -10,6 +10,7 @@ from app.addresses.public import AddressView
 from app.audit.public import AccessLogEntry
 from app.complaints.public import ComplaintView
 from app.consents.public import ConsentState
+from app.disclosures.public import DisclosureView
 from app.identity.public import CustomerUpdate, CustomerView
 from app.messages.public import MessageView
 from app.orders.public import OrderView
@@ -110,4 +111,6 @@ class AccessExport(BaseModel):
     complaints: list[ComplaintView] | None = None
     consents: list[ConsentState] | None = None
     access_log: list[AccessLogEntry] | None = None
+    disclosures: list[DisclosureView] | None = Field(
+        None, description="Legal disclosures to authorities you were told of.")
     retention: list[RetentionNote]
