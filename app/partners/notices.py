@@ -55,11 +55,3 @@ async def confirm_destruction(session: AsyncSession, *, partner_id: str, order_n
     """Record the carrier's confirmation on its destruction requests for this order."""
     await webhooks.confirm_destruction(session, partner_id=partner_id,
                                        order_number=order_number, at=utcnow())
-
-
-async def told_of_request(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
-    """Which partners a request's notices reached, and which confirmed (no personal data)."""
-    return [{"partner_id": w.partner_id, "event": w.event, "order_numbers": w.order_numbers,
-             "sent_at": w.sent_at.isoformat() if w.sent_at else None,
-             "confirmed_at": w.confirmed_at.isoformat() if w.confirmed_at else None}
-            for w in await webhooks.of_request(session, request_id)]

@@ -11,6 +11,7 @@ from app.partners import webhook_repository as webhooks
 from app.partners.errors import NoticeNotFound
 from app.partners.models import PartnerWebhook, WebhookEvent
 from app.partners.schemas import Destruction, NoticeConfirmation
+from app.requests import public as requests
 
 
 async def destructions(caller: Writer, *, unconfirmed_for: timedelta | None,
@@ -38,4 +39,7 @@ async def confirm_notice(caller: Writer, notice_id: str) -> NoticeConfirmation:
         await audit.record(caller.session, caller.actor, action="confirm", purpose=None,
                            resource="partner_notice",
                            entries=[(None, notice.id, ["confirmed_at"])])
+        if notice.request_id is not None:
+            await requests.note_confirmation(caller.session, notice.request_id,
+                                             notice.partner_id)
     return NoticeConfirmation(id=notice.id, event=notice.event, confirmed_at=notice.confirmed_at)

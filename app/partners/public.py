@@ -11,12 +11,11 @@ from app.partners.notices import (
     confirm_destruction,
     request_destruction,
     tell_partners,
-    told_of_request,
 )
 from app.policy.roles import Role
 
 __all__ = ["PartnerKind", "WebhookEvent", "confirm_destruction", "ensure_active",
-           "ensure_token_partner", "request_destruction", "tell_partners", "told_of_request"]
+           "ensure_token_partner", "request_destruction", "tell_partners"]
 
 ROLE_KIND = {Role.LOGISTICS_PARTNER: PartnerKind.LOGISTICS,
              Role.PAYMENT_PARTNER: PartnerKind.PAYMENT}

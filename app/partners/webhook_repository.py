@@ -94,9 +94,3 @@ async def notice_of(session: AsyncSession, *, partner_id: str, notice_id: str
     row: PartnerWebhook | None = await session.scalar(select(PartnerWebhook).where(
         PartnerWebhook.id == notice_id, PartnerWebhook.partner_id == partner_id))
     return row
-
-
-async def of_request(session: AsyncSession, request_id: str) -> list[PartnerWebhook]:
-    """The notices a privacy request sent to partners."""
-    return list((await session.scalars(select(PartnerWebhook).where(
-        PartnerWebhook.request_id == request_id).order_by(PartnerWebhook.partner_id))).all())

@@ -15,9 +15,10 @@ from app.core.db import utcnow
 from app.core.errors import AppError
 from app.identity import public as identity
 from app.outbox.service import enqueue
+from app.partners.public import WebhookEvent
 from app.policy.purposes import CONSENT_PURPOSES, Resource
 from app.policy.roles import Role
-from app.requests import export, repository
+from app.requests import export, fanout, repository
 from app.requests.erasure import erase_customer
 from app.requests.errors import ChangesRequired, RequestNotFound, RequestNotOpen
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState, RequestType
@@ -185,8 +186,9 @@ async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules) -> None
     email, _ = await identity.contact_of(caller.session, caller.keys, request.customer_id)
     request.state, request.completed_at = S.COMPLETED, utcnow()
     await repository.save(caller.session, request)
+    told = await fanout.tell_partners(caller.session, request, WebhookEvent.ERASED)
     request.outcome = await erase_customer(caller.session, request.customer_id,
-                                           retention_days=rules.retention_days)
+                                           retention_days=rules.retention_days) | told
     await gate.record_write(caller, Resource.CUSTOMER, "erase", subject_id=request.customer_id,
                             resource_id=request.id, fields=request.outcome["erased"])
     await _notify(caller, request.customer_id, kind="request_outcome", email=email,
@@ -202,7 +204,8 @@ async def _correct(caller: Writer, request: PrivacyRequest, changes: dict[str, A
     await gate.record_write(caller, Resource.CUSTOMER, "update", subject_id=request.customer_id,
                             resource_id=request.customer_id, fields=fields)
     request.changes_enc = None
-    await _complete(caller, request, {"corrected": fields})
+    told = await fanout.tell_partners(caller.session, request, WebhookEvent.CORRECTED)
+    await _complete(caller, request, {"corrected": fields} | told)
 
 
 async def _complete(caller: Writer, request: PrivacyRequest, outcome: dict[str, Any]) -> None:
