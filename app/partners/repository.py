@@ -23,12 +23,6 @@ async def active_kind(session: AsyncSession, partner_id: str, today: date) -> st
     return kind
 
 
-async def kind_of(session: AsyncSession, partner_id: str) -> str | None:
-    """A registered partner's kind, active or not."""
-    kind: str | None = await session.scalar(select(Partner.kind).where(Partner.id == partner_id))
-    return kind
-
-
 async def get(session: AsyncSession, partner_id: str, *, for_update: bool = False
               ) -> Partner | None:
     """One partner by id."""
