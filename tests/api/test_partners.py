@@ -158,3 +158,13 @@ async def test_customer_access_log_names_the_partner_that_read(client, auth):
              if e["action"] == "read" and e["actor_role"] == "logistics_partner"]
     assert reads and reads[0]["actor_id"] == "swiftship"
     assert reads[0]["purpose"] == "delivery" and "shipping_address" in reads[0]["fields"]
+
+
+async def test_a_suspended_payment_partner_cannot_post_payment_status(client, auth):
+    _, number = await placed_order(client, auth)
+    payer = auth(Role.PAYMENT_PARTNER, partner_id="paypal")
+    url = f"/v1/orders/{number}/payment-status"
+    assert (await client.put(url, json={"status": "authorized"}, headers=payer)).status_code == 200
+    await client.post("/v1/partners/paypal/suspension", headers=auth(OFFICER))
+    refused = await client.put(url, json={"status": "paid"}, headers=payer)
+    assert refused.status_code == 403 and refused.json()["code"] == "partner_not_active"

@@ -1,6 +1,7 @@
 """Signed destruction requests to carriers: signatures, retries against a fake partner that
 fails then recovers, nothing sent twice, confirmations and the officer's unconfirmed list."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -186,3 +187,15 @@ async def test_fresh_unconfirmed_destructions_are_not_yet_listed(client, auth):
     listed = await client.get("/v1/partners/destructions?unconfirmed=true",
                               headers=auth(Role.PRIVACY_OFFICER))
     assert listed.json()["items"] == []
+
+
+async def test_two_dispatchers_at_once_send_each_notice_once(client, auth, app):
+    numbers = [await delivered_order(client, auth) for _ in range(5)]
+    partner = FakePartner()
+    async with partner.client() as http:
+        reports = await asyncio.gather(*(
+            deliver_webhooks(app.state.sessions, app.state.keys, http, max_attempts=3, batch=2)
+            for _ in range(2)))
+    assert sum(r.sent for r in reports) == 5
+    received = sorted(json.loads(r.content)["order_numbers"][0] for r in partner.received)
+    assert received == sorted(numbers)
