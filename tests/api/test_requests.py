@@ -38,7 +38,8 @@ async def test_access_request_is_verified_by_code_and_completed_with_due_date(
 
     code = await _code(session, app.state.keys, filed.json()["id"])
     verified = await client.post(f"/v1/requests/{filed.json()['id']}/verify",
-                                 json={"code": code}, headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
+                                 json={"code": code},
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body["state"] == "completed"
@@ -171,8 +172,8 @@ async def test_privacy_officer_sees_overdue_requests(client, auth, app, session,
                                 headers=auth(Role.SUPPORT_AGENT, purpose="service"))
     assert applied.json()["state"] == "completed"
     assert (await client.get("/v1/requests?overdue=true", headers=officer)).json()["items"] == []
-    assert (await client.get("/v1/requests", headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
-            ).status_code == 403
+    mine = auth(Role.CUSTOMER, sub=customer_id, purpose="self")
+    assert (await client.get("/v1/requests", headers=mine)).status_code == 403
 
 
 async def test_rejection_carries_a_reason(client, auth):
@@ -193,10 +194,12 @@ async def test_customers_reach_only_their_own_requests(client, auth):
     forged = await client.post("/v1/requests", json={"customer_id": other, "type": "deletion"},
                                headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
     assert forged.status_code == 404
-    stored = await client.get("/v1/requests?type=access", headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
+    stored = await client.get("/v1/requests?type=access",
+                              headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
     request_id = stored.json()["items"][0]["id"]
     assert (await client.get(f"/v1/requests/{request_id}",
-                             headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))).status_code == 404
+                             headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
+            ).status_code == 404
 
 
 async def test_consent_withdrawal_blocks_reads_at_once(client, auth):
@@ -252,7 +255,8 @@ async def test_filing_again_after_the_code_expired_starts_a_new_request(
     again = await _file(client, auth, customer_id, "access")
     assert again.status_code == 201
     assert again.json()["id"] != first
-    old = await client.get(f"/v1/requests/{first}", headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
+    old = await client.get(f"/v1/requests/{first}",
+                           headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert old.json()["state"] == "rejected"
 
 
@@ -281,9 +285,10 @@ async def test_deletion_closes_the_customers_other_open_requests(client, auth, t
 async def test_only_the_customer_grants_consent_staff_may_withdraw(client, auth):
     customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
     url = f"/v1/customers/{customer_id}/consents/notifications"
-    withdrawn = await client.put(url, json={"granted": False}, headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    agent = auth(Role.SUPPORT_AGENT, purpose="service")
+    withdrawn = await client.put(url, json={"granted": False}, headers=agent)
     assert withdrawn.status_code == 200
-    regrant = await client.put(url, json={"granted": True}, headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    regrant = await client.put(url, json={"granted": True}, headers=agent)
     assert regrant.status_code == 403
     assert regrant.json()["code"] == "consent_grant_needs_customer"
     mine = await client.put(url, json={"granted": True},
