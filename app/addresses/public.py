@@ -14,7 +14,7 @@ from app.core.security import Actor
 __all__ = ["AddressView", "ADDRESSES", "erase", "plain_address", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[ShippingAddress]]:
+def records_of(customer_id: str) -> Select[ShippingAddress]:
     """The customer's addresses, oldest first (the caller was scoped before)."""
     return (select(ShippingAddress).where(ShippingAddress.customer_id == customer_id)
             .order_by(ShippingAddress.created_at, ShippingAddress.id))

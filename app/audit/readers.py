@@ -1,11 +1,12 @@
 """How each access-log field is read from an audit entry."""
 
+from app.access.projection import FieldReader
 from app.access.sources import Source
 from app.core.errors import NotFound
 from app.policy.purposes import RESOURCE_FIELDS, Resource
 
 
-def _entry_field(name: str):  # type: ignore[no-untyped-def]
+def _entry_field(name: str) -> FieldReader:
     return lambda entry, keys: getattr(entry, name)
 
 

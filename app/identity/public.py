@@ -28,7 +28,7 @@ async def ensure_visible(caller: Writer, customer_id: str) -> None:
         raise CustomerNotFound()
 
 
-def record_of(customer_id: str) -> Select[tuple[Customer]]:
+def record_of(customer_id: str) -> Select[Customer]:
     """The customer's own row, for the access export (the caller was scoped before)."""
     return select(Customer).where(Customer.id == customer_id, Customer.erased_at.is_(None))
 

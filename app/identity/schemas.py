@@ -1,13 +1,15 @@
 """Identity payloads and views."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from app.access.projection import GatedView
 from app.core.fields import Phone, PlainText
 
-_EXAMPLE = {"name": "Mei Lin", "email": "mei.lin@example.com", "phone": "+8613800138000"}
+_EXAMPLE: dict[str, Any] = {"name": "Mei Lin", "email": "mei.lin@example.com",
+                            "phone": "+8613800138000"}
 
 
 class CustomerCreate(BaseModel):

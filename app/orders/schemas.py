@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -14,8 +14,9 @@ from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 PartnerId = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
-_ITEM = {"product_name": "Silicone pot lid mat", "quantity": 2, "unit_price": "7.95"}
-_CREATE = {
+_ITEM: dict[str, Any] = {"product_name": "Silicone pot lid mat", "quantity": 2,
+                         "unit_price": "7.95"}
+_CREATE: dict[str, Any] = {
     "order_number": "HG-2026-000123", "customer_id": "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d",
     "shipping_address_id": "7d1e0b52-3c4f-4a8e-b2a9-5e6f7a8b9c0d", "items": [_ITEM],
     "total_amount": "15.90", "currency": "EUR", "payment_method": "paypal",

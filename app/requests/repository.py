@@ -10,7 +10,7 @@ from app.policy.roles import PARTNER_ROLES, Role
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState
 
 
-def readable(actor: Actor) -> Select[tuple[PrivacyRequest]]:
+def readable(actor: Actor) -> Select[PrivacyRequest]:
     """Requests this actor may see: a customer only its own, partners none."""
     stmt = select(PrivacyRequest)
     if actor.role is Role.CUSTOMER:
@@ -20,7 +20,7 @@ def readable(actor: Actor) -> Select[tuple[PrivacyRequest]]:
     return stmt
 
 
-def one(actor: Actor, request_id: str) -> Select[tuple[PrivacyRequest]]:
+def one(actor: Actor, request_id: str) -> Select[PrivacyRequest]:
     """One request, if this actor may see it."""
     return readable(actor).where(PrivacyRequest.id == request_id)
 
@@ -44,7 +44,7 @@ async def open_request(session: AsyncSession, customer_id: str, type_: str
 
 
 def listed(actor: Actor, *, state: RequestState | None, type_: str | None,
-           overdue_at: datetime | None) -> Select[tuple[PrivacyRequest]]:
+           overdue_at: datetime | None) -> Select[PrivacyRequest]:
     """Requests by state and type; `overdue_at` keeps open ones due before that time."""
     stmt = readable(actor)
     if state is not None:
