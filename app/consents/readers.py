@@ -7,7 +7,7 @@ from typing import Any
 
 from app.access.sources import Source
 from app.consents.models import ConsentEvent
-from app.identity.errors import CustomerNotFound
+from app.identity.public import CustomerNotFound
 from app.policy.purposes import CONSENT_PURPOSES, Resource
 
 DEFAULT_GRANTED = True  # order status notifications come with an order until withdrawn

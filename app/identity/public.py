@@ -1,8 +1,9 @@
 """What other domains may use of identity: scoping, contact for mail, corrections, erasure."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +16,13 @@ from app.identity.models import Customer
 from app.identity.readers import CUSTOMERS, EMAIL, PHONE, seal_identity
 from app.identity.schemas import CustomerUpdate, CustomerView
 
-__all__ = ["CUSTOMERS", "CustomerUpdate", "CustomerView", "contact_of", "correct",
-           "ensure_visible", "erase", "record_of", "visible_ids"]
+__all__ = ["CUSTOMERS", "CustomerId", "CustomerNotFound", "CustomerUpdate", "CustomerView",
+           "contact_of", "correct", "ensure_visible", "erase", "record_of", "visible_ids"]
 
 visible_ids = repository.visible_ids
+
+CustomerId = Annotated[str, Path(max_length=36, description="The customer's id.")]
+"""The customer id in a route path."""
 
 
 async def ensure_visible(caller: Writer, customer_id: str) -> None:

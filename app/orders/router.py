@@ -9,7 +9,7 @@ from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.orders import service
 from app.orders.models import FulfilmentStatus
 from app.orders.schemas import (
