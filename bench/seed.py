@@ -1,13 +1,19 @@
-"""Seed a fresh benchmark database: customers with addresses and orders, encrypted for real."""
+"""Seed a fresh benchmark database: customers with addresses and orders, encrypted for real.
+
+PostgreSQL is filled set-based inside the database (`scale_seed.py`: a million customers and ten
+million audit entries in minutes); SQLite, kept small, with the app's own models, row by row.
+"""
 
 import argparse
 import asyncio
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from scale_seed import customer_id, order_number, order_status, seed_postgres
 from sqlalchemy import insert, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -46,7 +52,7 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
     for n in range(customers):
         created = now - timedelta(days=rng.randrange(1, 900), seconds=rng.randrange(86400))
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        customer = Customer(id=str(uuid.uuid4()), created_at=created, updated_at=created)
+        customer = Customer(id=customer_id(n), created_at=created, updated_at=created)
         seal_identity(customer, keys, {
             "name": f"{first} {last}", "email": f"{first}.{last}.{n}@example.com".lower(),
             "phone": f"+4930{rng.randrange(10**7, 10**8)}" if rng.random() < 0.8 else None})
@@ -75,7 +81,7 @@ def _order(keys: Keys, rng: random.Random, customer: Customer, address: Shipping
     placed = customer.created_at + timedelta(days=rng.randrange(1, 60))
     status = rng.choice(list(FulfilmentStatus))
     order = Order(
-        id=str(uuid.uuid4()), order_number=f"BN-{n:06d}-{k}", customer_id=customer.id,
+        id=str(uuid.uuid4()), order_number=order_number(n, k), customer_id=customer.id,
         shipping_address_id=address.id, currency="EUR",
         payment_method=rng.choice(list(PaymentMethod)).value, payment_status="paid",
         fulfilment_status=status.value, logistics_partner_id="swiftship",
@@ -128,8 +134,18 @@ async def _insert(settings: Settings, rows: dict[type, list[dict]]) -> None:
         await engine.dispose()
 
 
-def seed(settings: Settings, customers: int = 10_000, rng_seed: int = 7) -> list[str]:
-    """Create a fresh, migrated database holding `customers` customers; return their ids."""
+@dataclass(frozen=True)
+class Seeded:
+    """What the benchmark may ask for: customer ids and orders whose address is still shared."""
+
+    customer_ids: list[str]
+    open_orders: list[str]
+
+
+def seed(settings: Settings, customers: int = 10_000, *, audit_rows: int = 0, requests: int = 0,
+         rng_seed: int = 7) -> Seeded:
+    """Create a fresh, migrated database holding `customers` customers (and on PostgreSQL
+    `audit_rows` sealed audit entries and `requests` privacy requests)."""
     if settings.is_sqlite:
         path = Path(make_url(settings.database_url).database)
         for suffix in ("", "-wal", "-shm"):
@@ -139,9 +155,18 @@ def seed(settings: Settings, customers: int = 10_000, rng_seed: int = 7) -> list
         asyncio.run(recreate_postgres(settings.database_url))
     upgrade(settings.database_url)
     keys = keys_from_settings(resolve_secrets(settings))
+    if not settings.is_sqlite:
+        dsn = make_url(settings.database_url).set(drivername="postgresql")
+        seed_postgres(dsn.render_as_string(hide_password=False), keys, customers=customers,
+                      audit_rows=audit_rows, requests=requests)
+        return Seeded([customer_id(n) for n in range(customers)],
+                      [order_number(n, k) for n in range(customers) for k in (0, 1)
+                       if order_status(n, k) in ("placed", "shipped")])
     rows = build_rows(keys, customers, random.Random(rng_seed))
     asyncio.run(_insert(settings, rows))
-    return [row["id"] for row in rows[Customer]]
+    return Seeded([row["id"] for row in rows[Customer]],
+                  [row["order_number"] for row in rows[Order]
+                   if row["fulfilment_status"] in ("placed", "shipped")])
 
 
 def main() -> None:
@@ -150,9 +175,12 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--data-dir", type=Path, required=True, help="where secrets live")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--audit-rows", type=int, default=0, help="PostgreSQL only")
+    parser.add_argument("--requests", type=int, default=0, help="PostgreSQL only")
     args = parser.parse_args()
-    ids = seed(Settings(data_dir=args.data_dir, database_url=args.database_url), args.customers)
-    print(f"seeded {len(ids)} customers")
+    seeded = seed(Settings(data_dir=args.data_dir, database_url=args.database_url),
+                  args.customers, audit_rows=args.audit_rows, requests=args.requests)
+    print(f"seeded {len(seeded.customer_ids)} customers")
 
 
 if __name__ == "__main__":
