@@ -73,13 +73,11 @@ def uvicorn_command(target: str, port: int, *, workers: int = 1) -> list[str]:
 
 
 @contextmanager
-def serving(target: str, port: int, env: dict, log: Path, *, workers: int = 1,
-            prefix: list[str] | None = None):
-    """Run uvicorn for `target` on the loopback port (behind `prefix`, e.g. a profiler);
-    stop it on the way out."""
+def serving(target: str, port: int, env: dict, log: Path, *, workers: int = 1):
+    """Run uvicorn for `target` on the loopback port; stop it on the way out."""
     if answers(port):
         raise RuntimeError(f"port {port} is already in use; stop whatever listens there")
-    command = [*(prefix or []), *uvicorn_command(target, port, workers=workers)]
+    command = uvicorn_command(target, port, workers=workers)
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
         try:

@@ -14,8 +14,10 @@ What is seeded, for `customers` = C:
 - `audit_rows` audit entries, spread evenly over the customers, already sealed (`seq` 1..N, with
   placeholder hashes and the chain head after them): the sealer starts from the head and leaves
   them alone, but `verify` would not accept these made-up links;
-- optionally `requests` privacy requests (90 % completed, 5 % awaiting verification, 5 % verified,
-  due 30 days after receipt, received over the last two years), for the officer's lists.
+- optionally `requests` privacy requests for the officer's lists (`fill_requests`): by default
+  98 % completed, received over the last two years, and 2 % open (half awaiting verification,
+  half verified), received over the last 40 days; each due 30 days after receipt, so a quarter
+  of the open ones (0.5 % of all) are overdue.
 """
 
 import asyncio
@@ -146,9 +148,12 @@ SELECT md5('q' || i)::uuid::text, md5('c' || (i % $3::int))::uuid::text,
        CASE WHEN s.state = 'completed' THEN s.received + interval '5 days' END,
        0, 'customer', md5('c' || (i % $3::int))::uuid::text
 FROM generate_series($1::int, $2::int) AS i,
-     LATERAL (SELECT CASE WHEN i % 20 = 0 THEN 'awaiting_verification'
-                          WHEN i % 20 = 1 THEN 'verified' ELSE 'completed' END AS state,
-                     now() - make_interval(mins => (i * 7919) % 1051200) AS received) AS s
+     LATERAL (SELECT CASE WHEN i % 100 >= $4::int THEN 'completed'
+                          WHEN i % 2 = 0 THEN 'awaiting_verification' ELSE 'verified' END
+                     AS state,
+                     now() - make_interval(mins => ((i::bigint * 7919)
+                         % CASE WHEN i % 100 < $4::int THEN $5::int * 1440 ELSE 1051200 END)::int)
+                     AS received) AS s
 """
 
 
@@ -191,6 +196,15 @@ async def _without_indexes(connection: asyncpg.Connection, table: str, fill) -> 
     print(f"  {table} indexes rebuilt in {time.monotonic() - started:.1f}s", flush=True)
 
 
+async def fill_requests(connection: asyncpg.Connection, *, requests: int, customers: int,
+                        open_percent: int = 2, open_days: int = 40) -> None:
+    """Replace the privacy requests with `requests` seeded ones: `open_percent` % of them open,
+    received over the last `open_days` days; the rest completed, over two years."""
+    await connection.execute("DELETE FROM privacy_request")
+    await _chunked(connection, "privacy requests", REQUESTS_SQL, requests,
+                   [customers, open_percent, open_days], chunk=CHUNK_ROWS)
+
+
 async def fill(dsn: str, keys: Keys, *, customers: int, audit_rows: int = 0,
                requests: int = 0) -> None:
     """Fill a freshly migrated database; see the module docstring for what goes in."""
@@ -215,8 +229,7 @@ async def fill(dsn: str, keys: Keys, *, customers: int, audit_rows: int = 0,
                 "ON CONFLICT (id) DO UPDATE SET last_seq = $1, last_hash = $2",
                 audit_rows, "0" * 64)
         if requests:
-            await _chunked(connection, "privacy requests", REQUESTS_SQL, requests, [customers],
-                           chunk=CHUNK_ROWS)
+            await fill_requests(connection, requests=requests, customers=customers)
         started = time.monotonic()
         await connection.execute("VACUUM ANALYZE")
         print(f"  VACUUM ANALYZE in {time.monotonic() - started:.1f}s", flush=True)
