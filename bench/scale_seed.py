@@ -215,10 +215,11 @@ async def fill(dsn: str, keys: Keys, *, customers: int, audit_rows: int = 0,
                                  "SET maintenance_work_mem = '512MB'")
         chunk = CHUNK_ROWS // 5
         for label, template in (("customers", CUSTOMERS_SQL), ("addresses", ADDRESSES_SQL),
-                                ("orders", ORDERS_SQL)):
+                                ("customers' orders (2 each)", ORDERS_SQL)):
             sql, extra = _sql(template, pools)
             await _chunked(connection, label, sql, customers, extra, chunk=chunk)
-        await _chunked(connection, "order items", ITEMS_SQL, customers, [], chunk=chunk)
+        await _chunked(connection, "customers' order items (4 each)", ITEMS_SQL, customers, [],
+                       chunk=chunk)
         if audit_rows:
             async def audit() -> None:
                 await _chunked(connection, "audit entries", AUDIT_SQL, audit_rows,
