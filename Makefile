@@ -26,8 +26,12 @@ openapi: $(STAMP)  ## regenerate openapi.yaml from the app
 lint: $(STAMP)
 	$(BIN)/ruff check app migrations tests bench
 
-bench: $(STAMP)  ## throughput of the audited read against a bare read (needs wrk)
-	$(BIN)/python bench/run.py
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed  ## the audited reads against bare and raw reads (needs wrk); BENCH_ARGS=...
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
