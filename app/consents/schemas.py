@@ -19,7 +19,7 @@ class ConsentState(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "purpose": "notifications", "granted": False, "changed_at": "2026-11-28T08:00:00Z",
         "history": [{"granted": False, "changed_at": "2026-11-28T08:00:00Z",
-                     "changed_by_role": "customer"}]}]})
+                     "changed_by_role": "customer", "policy_version": 1}]}]})
 
     purpose: str
     granted: bool

@@ -6,6 +6,7 @@ from app.core.access import allowed_fields, audit_read, audit_write
 from app.core.deps import Caller
 from app.core.errors import Forbidden, NotFound
 from app.identity.service import readable
+from app.policies.public import version_in_effect
 from app.policy.purposes import CONSENT_PURPOSES, Purpose, Resource
 from app.policy.roles import Role
 
@@ -53,7 +54,8 @@ async def held(caller: Caller, customer_id: str) -> list[dict]:
             "granted": mine[-1].granted if mine else DEFAULT_GRANTED,
             "changed_at": mine[-1].changed_at if mine else None,
             "history": [{"granted": e.granted, "changed_at": e.changed_at,
-                         "changed_by_role": e.changed_by_role} for e in mine]})
+                         "changed_by_role": e.changed_by_role,
+                         "policy_version": e.policy_version} for e in mine]})
     return result
 
 
@@ -72,7 +74,8 @@ async def change(caller: Caller, customer_id: str, purpose_name: str, *, granted
                                  "record a withdrawal.")
     await repository.add(caller.session, ConsentEvent(
         customer_id=customer_id, purpose=purpose.value, granted=granted,
-        changed_by_role=str(caller.actor.role)))
+        changed_by_role=str(caller.actor.role),
+        policy_version=await version_in_effect(caller.session)))
     await audit_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
                       subject_id=customer_id, resource_id=f"consent:{purpose.value}",
                       fields=["consent"])

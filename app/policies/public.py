@@ -1,0 +1,37 @@
+"""What other domains may ask of the policies: the version in effect, and a customer's
+policy records for the access export."""
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import utcnow
+from app.policies import repository
+
+
+async def version_in_effect(session: AsyncSession, *, at: datetime | None = None) -> int | None:
+    """The number of the version in effect at `at` (now by default), if any."""
+    policy = await repository.current(session, at or utcnow())
+    return policy.version if policy else None
+
+
+def _notice_state(row) -> str:
+    if row.outbox_id is None:
+        return "dropped"
+    if row.sent_at is not None:
+        return "sent"
+    return "failed" if row.failed_at is not None else "pending"
+
+
+async def records_of(session: AsyncSession, customer_id: str) -> dict:
+    """The versions a customer was notified of (when, by which channel, how delivery went)
+    and the versions the customer saw or accepted (when). No contact values."""
+    notices = await repository.notices_of(session, customer_id)
+    acceptances = await repository.acceptances_of(session, customer_id)
+    return {
+        "notified": [{"version": n.version, "label": n.label, "channel": n.channel,
+                      "queued_at": n.queued_at, "sent_at": n.sent_at,
+                      "state": _notice_state(n)} for n in notices],
+        "acknowledged": [{"version": a.version, "label": a.label, "kind": a.kind,
+                          "recorded_at": a.recorded_at} for a in acceptances],
+    }
