@@ -43,6 +43,7 @@ class NoticeRunReport:
     sms: int = 0
     skipped: int = 0
     stopped: bool = False
+    done: bool = False
 
     def add(self, other: "NoticeRunReport") -> None:
         """Count a committed batch in."""
@@ -51,6 +52,7 @@ class NoticeRunReport:
         self.sms += other.sms
         self.skipped += other.skipped
         self.stopped = self.stopped or other.stopped
+        self.done = self.done or other.done
 
 
 def contact_of(keys: Keys, *, email_enc: str | None, phone_enc: str | None
@@ -120,7 +122,7 @@ async def _one_batch(session: AsyncSession, keys: Keys, version: int, *, after: 
         return None
     customers = await repository.customers_to_notify(session, version, after=after, limit=batch)
     if not customers:
-        await repository.mark_notices_done(session, version, at=now)
+        report.done = True
         return None
     messages, notices = _batch_rows(keys, policy, customers, schedule, report, now)
     await outbox.add_many(session, messages)
@@ -164,6 +166,9 @@ async def notify(sessions: async_sessionmaker[AsyncSession], keys: Keys, *, vers
         after = last_id
         if on_batch:
             on_batch(report)
+    if report.done:  # in a transaction of its own: the batches hold the version shared
+        async with sessions() as session, session.begin():
+            await repository.mark_notices_done(session, version, at=now())
     logger.info("policy notices of version %d: %d queued (%d email, %d sms), %d skipped",
                 version, report.queued, report.email, report.sms, report.skipped)
     return report
