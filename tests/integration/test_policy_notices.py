@@ -17,8 +17,8 @@ from app.outbox.mailer import ChannelSender, FolderSender
 from app.outbox.models import OutboxMessage
 from app.outbox.sms import SmsFolderSender
 from app.policies import repository
-from app.policies.notices import notify, notify_forever
 from app.policies.models import PolicyNotice
+from app.policies.notices import notify, notify_forever
 from app.policies.public import records_of
 from app.policy.roles import Role
 from tests.factories import create_customer
