@@ -3,14 +3,12 @@ the outbox; streamed in batches, resumable after a crash, paced, with progress."
 
 import asyncio
 import os
-from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import func, select, update
 
 from app.core.db import utcnow
-from app.identity import views as identity
 from app.identity.models import Customer
 from app.outbox.dispatcher import deliver_pending
 from app.outbox.mailer import ChannelSender, FolderSender
@@ -18,45 +16,16 @@ from app.outbox.models import OutboxMessage
 from app.outbox.sms import SmsFolderSender
 from app.policies import repository
 from app.policies.models import PolicyNotice
-from app.policies.notices import notify, notify_forever
+from app.policies.notices import notify_forever
 from app.policies.public import records_of
 from app.policy.roles import Role
 from tests.factories import create_customer
-
-FAST = 1_000_000.0  # notices per second: every notice due at once
-PHONE_ONLY = "+4915112345678"
-
-
-async def publish(client, auth, *, significant: bool = True) -> int:
-    effective = (datetime.now(UTC) + timedelta(days=8)).isoformat()
-    response = await client.post("/v1/policies", headers=auth(Role.PRIVACY_OFFICER), json={
-        "label": "Payment partners", "text": "# Policy\n\nKlarna.",
-        "summary": "We now share the order number with Klarna.", "significant": significant,
-        "effective_at": effective})
-    assert response.status_code == 201, response.text
-    return response.json()["version"]
-
-
-async def add_customer(app, *, phone: str | None = None, erased: bool = False) -> str:
-    """A customer without email (as imported from the old shop), maybe with a phone."""
-    cipher = app.state.keys.cipher
-    async with app.state.sessions() as session, session.begin():
-        customer = Customer(name_enc=cipher.encrypt("Jonas Novak", context=identity.NAME),
-                            phone_enc=cipher.encrypt_optional(phone, context=identity.PHONE),
-                            erased_at=utcnow() if erased else None)
-        session.add(customer)
-        await session.flush()
-        return customer.id
+from tests.policy_factories import FAST, PHONE_ONLY, add_customer, publish, run
 
 
 def senders(tmp_path) -> ChannelSender:
     return ChannelSender({"email": FolderSender(tmp_path / "mail"),
                           "sms": SmsFolderSender(tmp_path / "sms")})
-
-
-async def run(app, version: int, **options) -> object:
-    options.setdefault("rate_per_second", FAST)
-    return await notify(app.state.sessions, app.state.keys, version=version, **options)
 
 
 async def progress(client, auth, version: int) -> dict:
