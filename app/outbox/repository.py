@@ -24,7 +24,7 @@ async def add(session: AsyncSession, message: OutboxMessage) -> OutboxMessage:
 async def add_many(session: AsyncSession, rows: list[dict]) -> None:
     """Store many messages (column values) in the caller's transaction, in one statement."""
     if rows:
-        await session.execute(insert(OutboxMessage), rows)
+        await session.execute(insert(OutboxMessage.__table__), rows)
 
 
 async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,

@@ -128,7 +128,7 @@ async def customers_to_notify(session: AsyncSession, version: int, *, after: str
 async def add_notices(session: AsyncSession, rows: list[dict]) -> None:
     """Record notices (column values) in the caller's transaction, in one statement."""
     if rows:
-        await session.execute(insert(PolicyNotice), rows)
+        await session.execute(insert(PolicyNotice.__table__), rows)
 
 
 async def last_scheduled(session: AsyncSession, version: int) -> datetime | None:
