@@ -1,14 +1,13 @@
-"""SMS through the outbox: an HTTP gateway (httpx MockTransport and a real local fake gateway
-on loopback), or the SMS folder; and the CLI that queues a version's notices."""
+"""SMS through the outbox: an HTTP gateway (httpx MockTransport, and scripts/fake_sms_gateway.py
+running on loopback), or the SMS folder; and the CLI that queues a version's notices."""
 
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -26,50 +25,44 @@ from tests.factories import create_customer
 from tests.policy_factories import PHONE_ONLY, add_customer, publish, run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+GATEWAY = PROJECT_ROOT / "scripts" / "fake_sms_gateway.py"
 PHONE = "+8613800138000"
 TEXT = "Privacy policy update: version 2 takes effect 10 December 2026."
 
 
 class FakeGateway:
-    """An SMS gateway on loopback: records each POST, answers 503 while `failures` remain."""
+    """`scripts/fake_sms_gateway.py` running on a free loopback port, logging to a file."""
 
-    def __init__(self) -> None:
-        self.received: list[tuple[dict, dict]] = []
-        self.failures = 0
-        gateway = self
+    def __init__(self, folder: Path, *, fail_first: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/sms"
+        self.log = folder / "gateway.jsonl"
+        self.process = subprocess.Popen(
+            [sys.executable, str(GATEWAY), "--port", str(port), "--log", str(self.log),
+             "--fail-first", str(fail_first)], stdout=subprocess.PIPE)
+        self.process.stdout.readline()  # "fake SMS gateway on ...": it listens
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers["Content-Length"])
-                payload = json.loads(self.rfile.read(length))
-                if gateway.failures > 0:
-                    gateway.failures -= 1
-                    self.send_response(503)
-                else:
-                    gateway.received.append((payload, dict(self.headers)))
-                    self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    @property
+    def received(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
-
-    def __enter__(self) -> "FakeGateway":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
 
 
 @pytest.fixture
-def gateway():
-    with FakeGateway() as running:
+def gateway(tmp_path):
+    running = FakeGateway(tmp_path, fail_first=1)
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture
@@ -130,7 +123,6 @@ async def test_outbox_refuses_an_unknown_channel(app):
 
 async def test_outbox_sms_reaches_the_local_gateway_once_after_a_failure(app, gateway, http,
                                                                          session):
-    gateway.failures = 1
     settings = app.state.settings.model_copy(update={
         "sms_gateway_url": gateway.url, "sms_gateway_token": SecretStr("gw-token")})
     sender = sender_from_settings(settings, http=http)
@@ -145,9 +137,9 @@ async def test_outbox_sms_reaches_the_local_gateway_once_after_a_failure(app, ga
                                    now=lambda: later)
     assert second.sent == 1
 
-    [(payload, headers)] = gateway.received
-    assert payload == {"id": message_id, "to": PHONE, "text": TEXT}
-    assert headers["Authorization"] == "Bearer gw-token"
+    assert gateway.received == [{"id": message_id, "to": PHONE, "text": TEXT,
+                                 "authorization": "Bearer gw-token",
+                                 "idempotency_key": message_id}]
     row = await session.get(OutboxMessage, message_id)
     assert row.channel == "sms" and row.sent_at is not None and row.recipient_enc is None
 
@@ -161,11 +153,14 @@ async def test_policy_notice_by_sms_arrives_at_the_gateway(app, client, auth, ga
     settings = app.state.settings.model_copy(update={
         "sms_gateway_url": gateway.url, "mail_dir": tmp_path / "mail"})
 
-    report = await deliver_pending(app.state.sessions, app.state.keys,
-                                   sender_from_settings(settings, http=http), max_attempts=3)
+    sender = sender_from_settings(settings, http=http)
+    first = await deliver_pending(app.state.sessions, app.state.keys, sender, max_attempts=3)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    second = await deliver_pending(app.state.sessions, app.state.keys, sender, max_attempts=3,
+                                   now=lambda: later)
 
-    assert report.sent == 2
-    [(payload, _)] = gateway.received
+    assert (first.sent, first.retried, second.sent) == (1, 1, 1)  # the gateway failed once
+    [payload] = gateway.received
     assert payload["to"] == PHONE_ONLY
     assert f"version {version} takes effect" in payload["text"] and len(payload["text"]) <= 200
     assert len(os.listdir(tmp_path / "mail")) == 1
