@@ -81,7 +81,7 @@ class _Schedule:
         return at
 
 
-def _batch_rows(keys: Keys, policy: PolicyVersion, customers, schedule: _Schedule,
+def _batch_rows(keys: Keys, policy: PolicyVersion, *, customers, schedule: _Schedule,
                 report: NoticeRunReport, now: datetime) -> tuple[list[dict], list[dict]]:
     """Outbox messages and notice rows for one batch of customers."""
     messages, notices = [], []
@@ -105,7 +105,10 @@ def _batch_rows(keys: Keys, policy: PolicyVersion, customers, schedule: _Schedul
         notices.append({"id": new_id(), "version": policy.version, "customer_id": customer.id,
                         "channel": channel, "outbox_message_id": message["id"],
                         "queued_at": now, "scheduled_at": due})
-        setattr(report, channel, getattr(report, channel) + 1)
+        if channel == EMAIL:
+            report.email += 1
+        else:
+            report.sms += 1
     report.queued += len(notices)
     return messages, notices
 
@@ -124,7 +127,8 @@ async def _one_batch(session: AsyncSession, keys: Keys, version: int, *, after: 
     if not customers:
         report.done = True
         return None
-    messages, notices = _batch_rows(keys, policy, customers, schedule, report, now)
+    messages, notices = _batch_rows(keys, policy, customers=customers, schedule=schedule,
+                                    report=report, now=now)
     await outbox.add_many(session, messages)
     await repository.add_notices(session, notices)
     return customers[-1].id
