@@ -212,3 +212,25 @@ async def test_cli_queues_notices_with_a_progress_line(app, client, auth, sessio
     assert again[0] == 0 and "0 queued now; in all 4 queued" in again[1]
     missing = await _cli(env, tmp_path, "99")
     assert missing[0] == 1 and "no policy version 99" in missing[2]
+
+
+async def test_imported_phone_only_customer_gets_the_notice_by_sms(app, client, auth, session,
+                                                                   tmp_path):
+    script = PROJECT_ROOT / "scripts" / "add_phone_only_customer.py"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "--name", "Jonas Novak", "--phone", "+49 151 12345678",
+        cwd=tmp_path, env=_cli_env(app.state.settings, tmp_path), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    customer_id = stdout.decode().strip()
+
+    version = await publish(client, auth)
+    assert (await run(app, version)).sms == 1
+    channel = await session.scalar(select(OutboxMessage.channel)
+                                   .where(OutboxMessage.customer_id == customer_id))
+    assert channel == "sms"
+    stored = await session.scalar(select(OutboxMessage.recipient_enc)
+                                  .where(OutboxMessage.customer_id == customer_id))
+    assert app.state.keys.cipher.decrypt(stored, context="outbox_message.recipient") == \
+        "+4915112345678"
