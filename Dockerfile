@@ -11,6 +11,7 @@ WORKDIR /srv/privacy-api
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
+COPY docs ./docs
 RUN pip install --no-cache-dir -e .
 
 USER privacy

@@ -1,5 +1,5 @@
 """The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain,
-deliver the outbox."""
+deliver the outbox, send policy change notices."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 
+import httpx
 import yaml
 
 from app.core.config import get_settings, resolved_settings
@@ -100,14 +101,54 @@ def _outbox_run(args: argparse.Namespace) -> int:
               f"{report.failed} given up")
 
     async def run(sessions):
-        return await deliver_pending(sessions, keys_from_settings(settings),
-                                     sender_from_settings(settings),
-                                     max_attempts=settings.outbox_max_attempts,
-                                     batch=args.batch, on_batch=progress)
+        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            return await deliver_pending(sessions, keys_from_settings(settings),
+                                         sender_from_settings(settings, http=http),
+                                         max_attempts=settings.outbox_max_attempts,
+                                         batch=args.batch, on_batch=progress)
 
     report = asyncio.run(_with_session(run))
     print(f"outbox delivered: {report.sent} sent, {report.retried} to retry, "
           f"{report.failed} given up")
+    return 0
+
+
+def _policies_notify(args: argparse.Namespace) -> int:
+    from app.core.crypto import keys_from_settings
+    from app.policies.errors import PolicyVersionNotFound
+    from app.policies.notices import notify
+    from app.policies.service import progress
+
+    if args.batch < 1:
+        print("error: --batch must be positive", file=sys.stderr)
+        return 2
+    settings = resolved_settings()
+    end = "\r" if sys.stdout.isatty() else "\n"
+
+    def line(report) -> None:
+        print(f"version {args.version}: {report.queued} notices queued "
+              f"({report.email} email, {report.sms} sms)", end=end, flush=True)
+
+    async def run(sessions):
+        report = await notify(sessions, keys_from_settings(settings), version=args.version,
+                              rate_per_second=settings.notice_rate_per_second,
+                              batch=args.batch, on_batch=line)
+        async with sessions() as session, session.begin():
+            return report, await progress(session, args.version)
+
+    try:
+        report, counts = asyncio.run(_with_session(run))
+    except PolicyVersionNotFound as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    if end == "\r":
+        print()
+    if not counts["significant"]:
+        print(f"version {args.version} is not significant: no notices are sent")
+        return 0
+    print(f"version {args.version}: {report.queued} queued now; in all {counts['queued']} "
+          f"queued, {counts['sent']} sent, {counts['pending']} pending, "
+          f"{counts['failed']} failed, {counts['remaining']} remaining")
     return 0
 
 
@@ -158,6 +199,14 @@ def _parser() -> argparse.ArgumentParser:
     outbox_run = outbox_commands.add_parser("run", help="deliver all pending messages once")
     outbox_run.add_argument("--batch", type=int, default=50, help="messages claimed at a time")
     outbox_run.set_defaults(run=_outbox_run)
+
+    policies = commands.add_parser("policies", help="privacy policy versions")
+    policies_commands = policies.add_subparsers(dest="policies_command", required=True)
+    notify = policies_commands.add_parser(
+        "notify", help="queue the change notices of a significant version (resumable)")
+    notify.add_argument("version", type=int)
+    notify.add_argument("--batch", type=int, default=500, help="customers per transaction")
+    notify.set_defaults(run=_policies_notify)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -28,6 +28,10 @@ from app.messages.router import router as messages_router
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
+from app.policies.notices import notify_forever
+from app.policies.router import acceptances_router as policy_acceptances_router
+from app.policies.router import public_router as public_policies_router
+from app.policies.router import router as policies_router
 from app.policy.purposes import Purpose
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
@@ -59,8 +63,8 @@ def _openapi(app: FastAPI) -> dict:
         components["schemas"]["Purpose"] = PURPOSE_SCHEMA
         for path, operations in schema["paths"].items():
             for operation in operations.values():
-                if path.startswith("/v1/"):
-                    operation["security"] = [{"bearer": []}]
+                if path.startswith("/v1/"):  # public reads declare `security: []`
+                    operation.setdefault("security", [{"bearer": []}])
                 for parameter in operation.get("parameters", []):
                     if parameter["in"] == "header" and parameter["name"] == PURPOSE_HEADER:
                         # required in the contract; at run time a missing one is 400, not 422
@@ -92,9 +96,14 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
                                                   resolved.audit_seal_interval_seconds)),
                  asyncio.create_task(deliver_forever(
-                     app.state.sessions, app.state.keys, sender_from_settings(resolved),
+                     app.state.sessions, app.state.keys,
+                     sender_from_settings(resolved, http=http),
                      interval=resolved.outbox_interval_seconds,
                      max_attempts=resolved.outbox_max_attempts)),
+                 asyncio.create_task(notify_forever(
+                     app.state.sessions, app.state.keys,
+                     interval=resolved.notice_interval_seconds,
+                     rate_per_second=resolved.notice_rate_per_second)),
                  ] if background_tasks else []
         try:
             yield
@@ -113,7 +122,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router):
+                   audit_router, public_policies_router, policies_router,
+                   policy_acceptances_router):
         app.include_router(router)
     return app
 

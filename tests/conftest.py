@@ -69,7 +69,10 @@ async def _clean_tables(app) -> AsyncIterator[None]:
     yield
     async with app.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+            if table.name == "policy_version":  # keep version 1, seeded by the migration
+                await connection.execute(delete(table).where(table.c.version != 1))
+            else:
+                await connection.execute(delete(table))
         await connection.execute(insert(AuditChainHead).values(
             id=1, last_seq=0, last_hash=GENESIS_HASH))
 

@@ -8,6 +8,7 @@ from app.consents.errors import ConsentPurposeUnknown, GrantNeedsCustomer
 from app.consents.models import ConsentEvent
 from app.consents.readers import CONSENTS
 from app.identity import public as identity
+from app.policies.public import version_in_effect
 from app.policy.purposes import CONSENT_PURPOSES, Purpose, Resource
 from app.policy.roles import Role
 
@@ -45,7 +46,8 @@ async def change(caller: Reader, customer_id: str, purpose_name: str, *,
                                  "record a withdrawal.")
     await repository.add(caller.session, ConsentEvent(
         customer_id=customer_id, purpose=purpose.value, granted=granted,
-        changed_by_role=str(actor.role)))
+        changed_by_role=str(actor.role),
+        policy_version=await version_in_effect(caller.session)))
     await gate.record_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
                             subject_id=customer_id, resource_id=f"consent:{purpose.value}",
                             fields=["consent"])

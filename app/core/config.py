@@ -108,6 +108,22 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         10, ge=1, description="Delivery attempts before an outbox message is given up."
     )
+    sms_gateway_url: str | None = Field(
+        None, description="HTTP SMS gateway messages are POSTed to; without one, SMS are "
+        "written to the SMS folder."
+    )
+    sms_gateway_token: SecretStr | None = Field(
+        None, description="Bearer token for the SMS gateway, if it wants one."
+    )
+    sms_dir: Path | None = Field(
+        None, description="Folder for SMS when no gateway is set; default <data_dir>/sms."
+    )
+    notice_rate_per_second: float = Field(
+        50.0, gt=0, description="Policy change notices scheduled per second (email and SMS)."
+    )
+    notice_interval_seconds: float = Field(
+        10.0, gt=0, description="How often the server looks for unfinished policy notice runs."
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
@@ -116,6 +132,8 @@ class Settings(BaseSettings):
         self.database_url = async_database_url(self.database_url)
         if self.mail_dir is None:
             self.mail_dir = self.data_dir / "mail"
+        if self.sms_dir is None:
+            self.sms_dir = self.data_dir / "sms"
         return self
 
     @property

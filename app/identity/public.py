@@ -16,10 +16,15 @@ from app.identity.models import Customer
 from app.identity.readers import CUSTOMERS, EMAIL, PHONE, seal_identity
 from app.identity.schemas import CustomerUpdate, CustomerView
 
-__all__ = ["CUSTOMERS", "CustomerId", "CustomerNotFound", "CustomerUpdate", "CustomerView",
-           "contact_of", "correct", "ensure_visible", "erase", "record_of", "visible_ids"]
+__all__ = ["CUSTOMERS", "CUSTOMER_TABLE", "CustomerId", "CustomerNotFound", "CustomerUpdate",
+           "CustomerView", "contact_of", "correct", "decrypt_contact", "ensure_visible", "erase",
+           "record_of", "visible_ids"]
 
 visible_ids = repository.visible_ids
+
+CUSTOMER_TABLE = Customer.__table__
+"""The customer table, for set-based jobs that stream customers (notices, retention); its
+personal columns are ciphertext, read only through `decrypt_contact`."""
 
 CustomerId = Annotated[str, Path(max_length=36, description="The customer's id.")]
 """The customer id in a route path."""
@@ -46,6 +51,13 @@ async def contact_of(session: AsyncSession, keys: Keys, customer_id: str
         return None, None
     return (keys.cipher.decrypt_optional(row.email_enc, context=EMAIL),
             keys.cipher.decrypt_optional(row.phone_enc, context=PHONE))
+
+
+def decrypt_contact(keys: Keys, *, email_enc: str | None, phone_enc: str | None
+                    ) -> tuple[str | None, str | None]:
+    """A customer's email and phone from their stored ciphertexts, to send them a message."""
+    return (keys.cipher.decrypt_optional(email_enc, context=EMAIL),
+            keys.cipher.decrypt_optional(phone_enc, context=PHONE))
 
 
 async def correct(session: AsyncSession, keys: Keys, customer_id: str,

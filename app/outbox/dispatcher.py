@@ -50,7 +50,8 @@ def backoff(attempts: int) -> timedelta:
 
 def _decrypt(keys: Keys, row: OutboxMessage) -> OutgoingMail:
     cipher = keys.cipher
-    return OutgoingMail(id=row.id, to=cipher.decrypt(row.recipient_enc, context=RECIPIENT),
+    return OutgoingMail(id=row.id, channel=row.channel,
+                        to=cipher.decrypt(row.recipient_enc, context=RECIPIENT),
                         subject=cipher.decrypt(row.subject_enc, context=SUBJECT),
                         body=cipher.decrypt(row.body_enc, context=BODY))
 

@@ -29,6 +29,7 @@ class Resource(StrEnum):
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
     REQUEST = "request"
+    POLICY_RECORD = "policy_record"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -51,6 +52,7 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
     Resource.REQUEST: ("id", "customer_id", "type", "state", "received_at", "verified_at",
                        "verified_by", "due_at", "completed_at", "rejected_at",
                        "rejection_reason", "overdue", "outcome"),
+    Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
 }
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
@@ -104,6 +106,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -137,6 +140,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(

@@ -13,6 +13,7 @@ from app.consents.public import ConsentState
 from app.identity.public import CustomerUpdate, CustomerView
 from app.messages.public import MessageView
 from app.orders.public import OrderView
+from app.policies.public import PolicyRecordView
 from app.policy.purposes import CONSENT_PURPOSES
 from app.requests.models import RequestState, RequestType
 
@@ -110,4 +111,6 @@ class AccessExport(BaseModel):
     complaints: list[ComplaintView] | None = None
     consents: list[ConsentState] | None = None
     access_log: list[AccessLogEntry] | None = None
+    policies: list[PolicyRecordView] | None = Field(
+        None, description="Policy versions you were notified of, and those you saw or accepted.")
     retention: list[RetentionNote]

@@ -71,7 +71,7 @@ async def test_access_export_holds_everything_and_is_audited(client, auth, token
     assert export.status_code == 200, export.text
     document = export.json()
     assert set(document) == {"identity", "addresses", "orders", "messages", "complaints",
-                             "consents", "access_log", "retention"}
+                             "consents", "access_log", "policies", "retention"}
     assert document["identity"]["name"] == "Export Me"
     assert [a["id"] for a in document["addresses"]] == [address_id]
     assert [o["order_number"] for o in document["orders"]] == [number]

@@ -24,11 +24,21 @@ from app.access.projection import GatedView
 from app.audit.models import AuditEntry
 from app.core.health import Health
 from app.core.schemas import Receipt
+from app.policies.schemas import (
+    AcceptanceRead,
+    NoticeProgress,
+    PolicyHistory,
+    PolicyVersionRead,
+    PolicyVersionSummary,
+)
 from app.policy.roles import Role
 from tests.factories import create_address, create_customer, create_message, create_order
 
-NON_PERSONAL_MODELS: tuple[type[BaseModel], ...] = (Receipt, Health)
-"""Response models that carry ids and field names only, never personal values."""
+NON_PERSONAL_MODELS: tuple[type[BaseModel], ...] = (
+    Receipt, Health, PolicyVersionRead, PolicyVersionSummary, PolicyHistory, NoticeProgress,
+    AcceptanceRead)
+"""Response models that carry no personal values: receipts of writes (ids, field names, or
+what the caller just sent), probes, the published policy and notice counts."""
 
 
 def holds_gated_view(annotation: Any) -> bool:
