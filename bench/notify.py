@@ -24,7 +24,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.identity.readers import EMAIL, NAME, PHONE
 from seed import recreate_postgres
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
@@ -34,6 +33,7 @@ from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
 from app.core.migrations import upgrade
 from app.identity.models import Customer
+from app.identity.readers import EMAIL, NAME, PHONE
 from app.policies.models import PolicyVersion
 
 CHUNK = 10_000

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import sys
 
-from app.identity.readers import seal_identity
 from pydantic import TypeAdapter
 
 from app.core.config import resolved_settings
@@ -19,6 +18,7 @@ from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
 from app.core.fields import Phone, PlainText
 from app.identity.models import Customer
+from app.identity.readers import seal_identity
 
 
 async def add(name: str, phone: str) -> str:
