@@ -29,6 +29,7 @@ from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
 from app.policy.purposes import Purpose
+from app.requests.guard import limits_from_settings
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             calendar=calendar_from_settings(resolved),
             code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
             max_attempts=resolved.verification_max_attempts,
-            retention_days=resolved.order_retention_days)
+            retention_days=resolved.order_retention_days,
+            limits=limits_from_settings(resolved))
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
                                                   resolved.audit_seal_interval_seconds)),
                  asyncio.create_task(deliver_forever(

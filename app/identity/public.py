@@ -16,7 +16,7 @@ from app.identity.readers import CUSTOMERS, EMAIL, PHONE, seal_identity
 from app.identity.schemas import CustomerUpdate, CustomerView
 
 __all__ = ["CUSTOMERS", "CustomerUpdate", "CustomerView", "contact_of", "correct",
-           "ensure_visible", "erase", "record_of", "visible_ids"]
+           "ensure_visible", "erase", "lock", "record_of", "visible_ids"]
 
 visible_ids = repository.visible_ids
 
@@ -26,6 +26,13 @@ async def ensure_visible(caller: Writer, customer_id: str) -> None:
     stmt, params = repository.readable_customer(caller.actor, customer_id)
     if await caller.session.scalar(stmt.with_only_columns(Customer.id), params) is None:
         raise CustomerNotFound()
+
+
+async def lock(session: AsyncSession, customer_id: str) -> None:
+    """Lock the customer's row until the transaction ends: changes that span a customer's
+    rows (requests, consents, erasure) take this lock first, so they queue, never deadlock."""
+    await session.execute(select(Customer.id).where(Customer.id == customer_id)
+                          .with_for_update())
 
 
 def record_of(customer_id: str) -> Select[tuple[Customer]]:

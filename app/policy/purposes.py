@@ -29,6 +29,7 @@ class Resource(StrEnum):
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
     REQUEST = "request"
+    LOCKOUT = "verification_lockout"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -51,6 +52,8 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
     Resource.REQUEST: ("id", "customer_id", "type", "state", "received_at", "verified_at",
                        "verified_by", "due_at", "completed_at", "rejected_at",
                        "rejection_reason", "overdue", "outcome"),
+    Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
+                       "locked_at", "locked_until", "locked"),
 }
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
@@ -153,6 +156,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             roles=frozenset({Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT}),
             fields={
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.LOCKOUT: _all(Resource.LOCKOUT),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
             },
