@@ -74,9 +74,9 @@ async def file(caller: Reader, payload: RequestCreate, rules: Rules) -> tuple[Pr
     the resend window (429).
     """
     gate.fields_for(caller, REQUESTS)
-    await identity.ensure_visible(caller, payload.customer_id)
     customer_id = payload.customer_id
     await identity.lock(caller.session, customer_id)
+    await identity.ensure_visible(caller, customer_id)  # after the lock: not erased meanwhile
     existing = await repository.open_request(caller.session, customer_id, payload.type)
     now = utcnow()
     if existing is not None and not _code_expired(existing, now):
@@ -262,8 +262,10 @@ async def apply_correction(caller: Reader, request_id: str, changes: dict[str, A
     """Staff apply the changes of a verified correction request that came without them."""
     gate.fields_for(caller, REQUESTS)
     request = await _writable(caller, request_id)
-    if request.type != T.CORRECTION or request.state != S.VERIFIED:
+    if request.type != T.CORRECTION:
         raise ChangesRequired("Only a verified correction request awaits changes.")
+    if request.state != S.VERIFIED:
+        raise RequestNotOpen(f"This request is {request.state}; it awaits no changes.")
     await _correct(caller, request, changes)
     return await _view(caller, request.id)
 
