@@ -47,8 +47,8 @@ async def contact_of(session: AsyncSession, keys: Keys, customer_id: str
         Customer.id == customer_id, Customer.erased_at.is_(None)))).first()
     if row is None:
         return None, None
-    return (keys.cipher.decrypt_optional(row.email_enc, context=EMAIL),
-            keys.cipher.decrypt_optional(row.phone_enc, context=PHONE))
+    return (keys.cipher.decrypt_optional(row.email_enc, context=EMAIL, row_id=customer_id),
+            keys.cipher.decrypt_optional(row.phone_enc, context=PHONE, row_id=customer_id))
 
 
 async def correct(session: AsyncSession, keys: Keys, customer_id: str,

@@ -7,7 +7,7 @@ from app.access.callers import Reader, Writer
 from app.access.errors import RoleNotPermitted
 from app.access.projection import Projection
 from app.addresses import public as addresses
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.identity import public as identity
 from app.orders import repository
 from app.orders.errors import (
@@ -37,7 +37,7 @@ async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
         caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
         address_id=payload.shipping_address_id)
     data = payload.model_dump(exclude={"items"})
-    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()},
+    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()}, id=new_id(),
                   fulfilment_status=F.PLACED)
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]

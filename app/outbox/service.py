@@ -23,12 +23,12 @@ async def enqueue(session: AsyncSession, keys: Keys, *, kind: str, to: str, subj
     for name, value in (("recipient", to), ("subject", subject)):
         if not value.strip() or "\r" in value or "\n" in value:
             raise ValueError(f"outbox {name} must be one non-empty line")
-    cipher = keys.cipher
+    cipher, row_id = keys.cipher, new_id()
     message = OutboxMessage(
-        id=new_id(), kind=kind, customer_id=customer_id,
-        recipient_enc=cipher.encrypt(to, context=RECIPIENT),
-        subject_enc=cipher.encrypt(subject, context=SUBJECT),
-        body_enc=cipher.encrypt(body, context=BODY),
+        id=row_id, kind=kind, customer_id=customer_id,
+        recipient_enc=cipher.encrypt(to, context=RECIPIENT, row_id=row_id),
+        subject_enc=cipher.encrypt(subject, context=SUBJECT, row_id=row_id),
+        body_enc=cipher.encrypt(body, context=BODY, row_id=row_id),
         attempts=0, next_attempt_at=utcnow())
     await repository.add(session, message)
     return message.id

@@ -11,7 +11,7 @@ from app.access.callers import Reader, Writer
 from app.access.projection import Projection
 from app.consents import public as consents
 from app.core.business_days import BusinessCalendar
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.core.errors import AppError
 from app.identity import public as identity
 from app.outbox.service import enqueue
@@ -87,13 +87,15 @@ async def file(caller: Reader, payload: RequestCreate, rules: Rules) -> tuple[Pr
     if existing is not None:
         _reject(existing, "The verification code expired; a new request was filed.", now)
         await repository.save(caller.session, existing)
+    row_id = new_id()
     request = PrivacyRequest(
-        customer_id=customer_id, type=payload.type, state=S.AWAITING_VERIFICATION,
+        id=row_id, customer_id=customer_id, type=payload.type, state=S.AWAITING_VERIFICATION,
         received_at=now, filed_by_role=str(caller.actor.role),
         filed_by_id=caller.actor.partner_id or caller.actor.sub,
         purposes=payload.purposes, code_attempts=0,
         changes_enc=caller.keys.cipher.encrypt(
-            payload.changes.model_dump_json(exclude_unset=True), context=CHANGES)
+            payload.changes.model_dump_json(exclude_unset=True), context=CHANGES,
+            row_id=row_id)
         if payload.changes else None)
     if not await repository.insert_open(caller.session, request):
         existing = await repository.open_request(caller.session, customer_id, payload.type)
@@ -201,7 +203,8 @@ async def _carry_out(caller: Writer, request: PrivacyRequest, rules: Rules) -> N
     if kind is T.ACCESS:
         await _complete(caller, request, {"export": f"/v1/requests/{request.id}/export"})
     elif kind is T.CORRECTION and request.changes_enc:
-        changes = json.loads(caller.keys.cipher.decrypt(request.changes_enc, context=CHANGES))
+        changes = json.loads(caller.keys.cipher.decrypt(request.changes_enc, context=CHANGES,
+                                                        row_id=request.id))
         await _correct(caller, request, changes)
     elif kind is T.CONSENT_WITHDRAWAL:
         purposes = request.purposes or sorted(p.value for p in CONSENT_PURPOSES)

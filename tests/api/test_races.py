@@ -48,7 +48,7 @@ async def _mails(session, customer_id: str, kind: str) -> int:
 async def _code(session, keys, customer_id: str) -> str:
     row = await session.scalar(select(OutboxMessage).where(
         OutboxMessage.customer_id == customer_id, OutboxMessage.kind == "verification_code"))
-    body = keys.cipher.decrypt(row.body_enc, context="outbox_message.body")
+    body = keys.cipher.decrypt(row.body_enc, context="outbox_message.body", row_id=row.id)
     return next(w.strip(".") for w in body.split() if w.strip(".").isdigit()
                 and len(w.strip(".")) == 6)
 

@@ -17,7 +17,8 @@ async def _code(session, keys, request_id: str) -> str:
     """The one-time code from the newest verification mail (what the customer would read)."""
     rows = (await session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "verification_code").order_by(OutboxMessage.created_at))).all()
-    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body")
+    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body",
+                               row_id=rows[-1].id)
     return next(word.strip(".") for word in body.split() if word.strip(".").isdigit()
                 and len(word.strip(".")) == 6)
 
