@@ -11,8 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core import config
+from app.core.config import async_database_url
 from app.core.crypto import DecryptionFailed, FieldCipher
 from app.core.migrations import downgrade, upgrade
+from tests.integration.test_migrations import postgres_scratch_url  # noqa: F401 (fixture)
 
 ALICE, BOB = "a0000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000002"
 
@@ -43,8 +45,7 @@ async def _run(url: str, statement: str, **params) -> list:
         await engine.dispose()
 
 
-def test_values_are_resealed_to_their_rows_and_back(tmp_path, cipher):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+def _reseal_round_trip(url: str, cipher: FieldCipher) -> None:
     upgrade(url, "0003")
     for row_id, name in ((ALICE, "Alice Old"), (BOB, "Bob Old")):
         asyncio.run(_run(
@@ -63,3 +64,13 @@ def test_values_are_resealed_to_their_rows_and_back(tmp_path, cipher):
     downgrade(url, "0003")
     rows = dict(asyncio.run(_run(url, "SELECT id, name_enc FROM customer")))
     assert cipher.open(rows[BOB], "customer.name") == "Bob Old"
+
+
+def test_values_are_resealed_to_their_rows_and_back_on_sqlite(tmp_path, cipher):
+    _reseal_round_trip(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", cipher)
+
+
+def test_values_are_resealed_to_their_rows_and_back_on_postgres(request, cipher):
+    """Skipped unless PRIVACY_TEST_DATABASE_URL names PostgreSQL (a scratch database)."""
+    url = request.getfixturevalue("postgres_scratch_url")
+    _reseal_round_trip(async_database_url(url), cipher)
