@@ -128,5 +128,9 @@ async def test_a_caller_guessing_across_customers_is_locked(client, auth, app, a
         assert (blocked.status_code, blocked.json()["code"]) == (429, "verification_locked")
         other_agent = auth(Role.SUPPORT_AGENT, sub="agent-10", purpose="service")
         assert (await _file(client, other_agent, fresh)).status_code == 201
+        listed = await client.get("/v1/requests/lockouts",
+                                  headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
+        assert [(i["scope"], i["actor_role"], i["actor_id"], i["customer_id"])
+                for i in listed.json()["items"]] == [("actor", "support_agent", "agent-9", None)]
     finally:
         app.state.request_rules = rules
