@@ -131,6 +131,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+def problem_doc(description: str, *, retry_after: bool = False) -> dict:
+    """OpenAPI entry of one more problem status a route answers."""
+    doc: dict = {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}},
+                 "description": description}
+    if retry_after:
+        doc["headers"] = {"Retry-After": {"description": "Seconds to wait.",
+                                          "schema": {"type": "integer"}}}
+    return doc
+
+
 PROBLEM_RESPONSES = {
     status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
     for status, text in {

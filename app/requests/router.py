@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.access.deps import ReaderDep, allow
-from app.core.errors import PROBLEM_RESPONSES, AppError, problem_response
+from app.core.errors import PROBLEM_RESPONSES, AppError, problem_doc, problem_response
 from app.core.pagination import Cursor, Limit, Page
 from app.identity.public import CustomerUpdate
 from app.policy.roles import Role
@@ -24,6 +24,7 @@ router = APIRouter(prefix="/v1/requests", tags=["requests"], responses=PROBLEM_R
 
 RequestId = Annotated[str, Path(max_length=36, description="The request id.")]
 FILERS = (Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER, Role.PRIVACY_OFFICER)
+LOCKED = "Too many wrong codes for the customer or from the caller (`verification_locked`)"
 
 
 def _rules(request: Request) -> service.Rules:
@@ -39,7 +40,10 @@ RulesDep = Annotated[service.Rules, Depends(_rules)]
              summary="File a request (access, correction, deletion, consent withdrawal)",
              dependencies=[allow(*FILERS)],
              responses={200: {"model": RequestView,
-                              "description": "An open request of this type already exists"}})
+                              "description": "An open request of this type already exists"},
+                        429: problem_doc(f"{LOCKED}, or a code was mailed moments ago "
+                                         "(`verification_code_recently_sent`)",
+                                         retry_after=True)})
 async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDep,
                        response: Response) -> Any:
     """A one-time code goes to the contact on file (see the mail folder in development); a
@@ -58,7 +62,9 @@ async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDe
 
 @router.post("/{request_id}/verify", response_model=RequestView,
              response_model_exclude_unset=True, summary="Verify identity with the one-time code",
-             dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)])
+             dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)],
+             responses={409: problem_doc("The request awaits no code (`request_not_open`)"),
+                        429: problem_doc(LOCKED, retry_after=True)})
 async def verify_request(request_id: RequestId, payload: VerificationCode, caller: ReaderDep,
                          rules: RulesDep) -> Any:
     """A right code verifies the request, starts its clock and carries it out; five wrong
