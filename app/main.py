@@ -33,6 +33,7 @@ from app.policies.router import acceptances_router as policy_acceptances_router
 from app.policies.router import public_router as public_policies_router
 from app.policies.router import router as policies_router
 from app.policy.purposes import Purpose
+from app.requests.guard import limits_from_settings
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             calendar=calendar_from_settings(resolved),
             code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
             max_attempts=resolved.verification_max_attempts,
-            retention_days=resolved.order_retention_days)
+            retention_days=resolved.order_retention_days,
+            limits=limits_from_settings(resolved))
         tasks = [asyncio.create_task(seal_forever(app.state.sessions,
                                                   resolved.audit_seal_interval_seconds)),
                  asyncio.create_task(deliver_forever(

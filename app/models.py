@@ -11,9 +11,9 @@ from app.messages.models import Message
 from app.orders.models import Order, OrderItem
 from app.outbox.models import OutboxMessage
 from app.policies.models import PolicyAcceptance, PolicyNotice, PolicyVersion
-from app.requests.models import PrivacyRequest
+from app.requests.models import PrivacyRequest, VerificationGuard
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
            "IdempotencyRecord", "Message", "Order", "OrderItem", "OutboxMessage",
            "PolicyAcceptance", "PolicyNotice", "PolicyVersion", "PrivacyRequest",
-           "ShippingAddress"]
+           "ShippingAddress", "VerificationGuard"]

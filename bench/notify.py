@@ -48,11 +48,13 @@ def _customers(keys, start: int, count: int) -> list[dict]:
         email = None if n % PHONE_ONLY_EVERY == 0 or n % NO_CONTACT_EVERY == 0 \
             else f"customer.{n}@example.com"
         phone = None if n % NO_CONTACT_EVERY == 0 else f"+4915{n:09d}"
+        row_id = str(uuid.uuid4())
         rows.append({
-            "id": str(uuid.uuid4()), "name_enc": cipher.encrypt(f"Customer {n}", context=NAME),
-            "email_enc": cipher.encrypt(email, context=EMAIL) if email else None,
+            "id": row_id,
+            "name_enc": cipher.encrypt(f"Customer {n}", context=NAME, row_id=row_id),
+            "email_enc": cipher.encrypt(email, context=EMAIL, row_id=row_id) if email else None,
             "email_index": keys.email_index(email) if email else None,
-            "phone_enc": cipher.encrypt(phone, context=PHONE) if phone else None,
+            "phone_enc": cipher.encrypt(phone, context=PHONE, row_id=row_id) if phone else None,
             "created_at": now, "updated_at": now})
     return rows
 

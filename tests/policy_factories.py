@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.identity import readers as identity
 from app.identity.models import Customer
 from app.policies.notices import notify
@@ -27,9 +27,12 @@ async def add_customer(app, *, phone: str | None = None, erased: bool = False) -
     """A customer without email (as imported from the old shop), maybe with a phone."""
     cipher = app.state.keys.cipher
     async with app.state.sessions() as session, session.begin():
-        customer = Customer(name_enc=cipher.encrypt("Jonas Novak", context=identity.NAME),
-                            phone_enc=cipher.encrypt_optional(phone, context=identity.PHONE),
-                            erased_at=utcnow() if erased else None)
+        customer_id = new_id()
+        customer = Customer(id=customer_id, erased_at=utcnow() if erased else None,
+                            name_enc=cipher.encrypt("Jonas Novak", context=identity.NAME,
+                                                    row_id=customer_id),
+                            phone_enc=cipher.encrypt_optional(phone, context=identity.PHONE,
+                                                              row_id=customer_id))
         session.add(customer)
         await session.flush()
         return customer.id

@@ -27,7 +27,8 @@ async def plain_address(session: AsyncSession, keys: Keys, actor: Actor, *, cust
     if address is None:
         raise AddressNotFound()
     values = {name: keys.cipher.decrypt_optional(getattr(address, f"{name}_enc"),
-                                                 context=context(name)) for name in ENCRYPTED}
+                                                 context=context(name), row_id=address.id)
+              for name in ENCRYPTED}
     return values | {"country": address.country, "state": address.state, "city": address.city}
 
 

@@ -86,6 +86,28 @@ class Settings(BaseSettings):
     verification_max_attempts: int = Field(
         5, ge=1, description="Wrong codes allowed before the request must be restarted."
     )
+    verification_lock_after: int = Field(
+        5, ge=1, description="Wrong codes for one customer, across all its requests, before "
+        "code checks and code mails for that customer are locked."
+    )
+    verification_actor_lock_after: int = Field(
+        50, ge=1, description="Wrong codes by one caller (token subject), across all "
+        "customers, before that caller's code checks and code mails are locked."
+    )
+    verification_lock_base_seconds: int = Field(
+        300, ge=1, description="First lockout; each further one doubles (base * 2^k)."
+    )
+    verification_lock_max_seconds: int = Field(
+        86400, ge=1, description="Longest lockout; the doubling stops here."
+    )
+    verification_lock_window_seconds: int = Field(
+        86400, ge=1, description="Quiet time (no wrong code, no lockout) after which wrong "
+        "codes and earlier lockouts are forgotten."
+    )
+    verification_resend_seconds: int = Field(
+        300, ge=0, description="At most one code mail per customer in this time; filing "
+        "again within it answers the pending request instead of mailing another code."
+    )
     order_retention_days: int = Field(
         3650, ge=1, description="How long the law requires order records to be kept."
     )

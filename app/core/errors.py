@@ -44,6 +44,7 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
         super().__init__(detail)
@@ -91,7 +92,7 @@ def problem_response(
 
 
 async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
     return problem_response(status=exc.status, code=exc.code, title=exc.title,
                             detail=exc.detail, headers=headers)
 
@@ -130,6 +131,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+def problem_doc(description: str, *, retry_after: bool = False) -> dict:
+    """OpenAPI entry of one more problem status a route answers."""
+    doc: dict = {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}},
+                 "description": description}
+    if retry_after:
+        doc["headers"] = {"Retry-After": {"description": "Seconds to wait.",
+                                          "schema": {"type": "integer"}}}
+    return doc
+
+
 PROBLEM_RESPONSES = {
     status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
     for status, text in {

@@ -7,10 +7,15 @@ from app.access.callers import Reader, Writer
 from app.access.errors import RoleNotPermitted
 from app.access.projection import Projection
 from app.addresses import public as addresses
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.identity import public as identity
 from app.orders import repository
-from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
+from app.orders.errors import (
+    DestructionConfirmed,
+    EventBeforePrevious,
+    InvalidTransition,
+    OrderNotFound,
+)
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
@@ -32,7 +37,7 @@ async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
         caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
         address_id=payload.shipping_address_id)
     data = payload.model_dump(exclude={"items"})
-    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()},
+    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()}, id=new_id(),
                   fulfilment_status=F.PLACED)
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]
@@ -126,13 +131,19 @@ async def record_payment(caller: Writer, order_number: str,
 
 
 async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt:
-    """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
+    """Record the carrier's word that it destroyed its copy of a delivered shipment's data,
+    once (409 `destruction_already_confirmed` after that)."""
     order = await _writable(caller, order_number)
     if not arrived(order):
         raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
+    if order.ship_to_destroyed_at is not None:
+        raise DestructionConfirmed("The destruction of this shipment's data was confirmed "
+                                   f"at {order.ship_to_destroyed_at.isoformat()}.")
+    order.ship_to_destroyed_at = utcnow()
+    await repository.save(caller.session, order)
     fields = ["shipping_address"]
     await gate.record_write(caller, Resource.ORDER, "confirm_destroyed",
                             subject_id=order.customer_id, resource_id=order.order_number,
                             fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
-                        at=utcnow())
+                        at=order.ship_to_destroyed_at)

@@ -24,12 +24,12 @@ def message_values(keys: Keys, *, kind: str, to: str, subject: str, body: str,
     for name, value in (("recipient", to), ("subject", subject)):
         if not value.strip() or "\r" in value or "\n" in value:
             raise ValueError(f"outbox {name} must be one non-empty line")
-    cipher = keys.cipher
+    cipher, row_id = keys.cipher, new_id()
     now = utcnow()
-    return {"id": new_id(), "kind": kind, "channel": channel, "customer_id": customer_id,
-            "recipient_enc": cipher.encrypt(to, context=RECIPIENT),
-            "subject_enc": cipher.encrypt(subject, context=SUBJECT),
-            "body_enc": cipher.encrypt(body, context=BODY),
+    return {"id": row_id, "kind": kind, "channel": channel, "customer_id": customer_id,
+            "recipient_enc": cipher.encrypt(to, context=RECIPIENT, row_id=row_id),
+            "subject_enc": cipher.encrypt(subject, context=SUBJECT, row_id=row_id),
+            "body_enc": cipher.encrypt(body, context=BODY, row_id=row_id),
             "created_at": now, "attempts": 0, "next_attempt_at": not_before or now}
 
 

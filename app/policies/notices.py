@@ -55,14 +55,15 @@ class NoticeRunReport:
         self.done = self.done or other.done
 
 
-def contact_of(keys: Keys, *, email_enc: str | None, phone_enc: str | None
+def contact_of(keys: Keys, *, customer_id: str, email_enc: str | None, phone_enc: str | None
                ) -> tuple[str, str] | None:
     """Where a customer's notice goes: (channel, address), email first, else SMS to the phone.
 
     The one place the notice run reads personal contact values: internal processing, so
     decrypted straight from the identity row and never returned to a caller.
     """
-    email, phone = identity.decrypt_contact(keys, email_enc=email_enc, phone_enc=phone_enc)
+    email, phone = identity.decrypt_contact(keys, customer_id=customer_id, email_enc=email_enc,
+                                            phone_enc=phone_enc)
     if email:
         return EMAIL, email
     if phone:
@@ -89,7 +90,8 @@ def _batch_rows(keys: Keys, policy: PolicyVersion, *, customers, schedule: _Sche
     email, sms = notice_email(policy), notice_sms(policy)
     for customer in customers:
         try:
-            contact = contact_of(keys, email_enc=customer.email_enc, phone_enc=customer.phone_enc)
+            contact = contact_of(keys, customer_id=customer.id, email_enc=customer.email_enc,
+                                 phone_enc=customer.phone_enc)
         except DecryptionFailed:
             report.skipped += 1
             logger.error("policy notice: contact of customer %s does not decrypt", customer.id)

@@ -30,6 +30,7 @@ class Resource(StrEnum):
     ACCESS_LOG = "access_log"
     REQUEST = "request"
     POLICY_RECORD = "policy_record"
+    LOCKOUT = "verification_lockout"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -53,6 +54,8 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                        "verified_by", "due_at", "completed_at", "rejected_at",
                        "rejection_reason", "overdue", "outcome"),
     Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
+    Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
+                       "locked_at", "locked_until", "locked"),
 }
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
@@ -157,6 +160,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             roles=frozenset({Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT}),
             fields={
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.LOCKOUT: _all(Resource.LOCKOUT),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
             },

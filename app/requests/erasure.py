@@ -28,6 +28,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
     Idempotent: running it again on an erased customer changes nothing more.
     """
     now = utcnow()
+    await identity.lock(session, customer_id)  # first, so parallel deletions queue here
     in_transit = await orders.erase(session, customer_id, now)
     await addresses.erase(session, customer_id)
     await messages.erase(session, customer_id)

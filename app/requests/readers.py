@@ -4,7 +4,7 @@ from app.access.projection import FieldReader
 from app.access.sources import Source
 from app.core.db import utcnow
 from app.policy.purposes import RESOURCE_FIELDS, Resource
-from app.requests.errors import RequestNotFound
+from app.requests.errors import LockoutNotFound, RequestNotFound
 from app.requests.models import OPEN_STATES, PrivacyRequest
 
 REJECTION = "privacy_request.rejection_reason"
@@ -27,3 +27,13 @@ REQUEST_READERS: dict[str, FieldReader] = {
 REQUESTS = Source(resource=Resource.REQUEST, readers=REQUEST_READERS,
                   subject=lambda r: r.customer_id, key=lambda r: r.id,
                   not_found=RequestNotFound)
+
+
+LOCKOUT_READERS: dict[str, FieldReader] = {
+    **{name: _column(name) for name in RESOURCE_FIELDS[Resource.LOCKOUT] if name != "locked"},
+    "locked": lambda g, k: bool(g.locked_until and g.locked_until > utcnow()),
+}
+
+LOCKOUTS = Source(resource=Resource.LOCKOUT, readers=LOCKOUT_READERS,
+                  subject=lambda g: g.customer_id, key=lambda g: g.id,
+                  not_found=LockoutNotFound)

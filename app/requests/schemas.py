@@ -92,6 +92,26 @@ class RequestView(GatedView):
     outcome: dict[str, Any] | None = None
 
 
+class LockoutView(GatedView):
+    """A customer or caller locked out after too many wrong verification codes."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", "scope": "customer", "customer_id": _ID,
+        "actor_role": None, "actor_id": None, "lockouts": 2,
+        "locked_at": "2026-11-27T10:40:00Z", "locked_until": "2026-11-27T10:50:00Z",
+        "locked": True}]})
+
+    id: str | None = None
+    scope: str | None = Field(None, description="`customer` or `actor` (the caller).")
+    customer_id: str | None = None
+    actor_role: str | None = None
+    actor_id: str | None = None
+    lockouts: int | None = Field(None, description="Lockouts since the last quiet window.")
+    locked_at: datetime | None = None
+    locked_until: datetime | None = None
+    locked: bool | None = None
+
+
 class RetentionNote(BaseModel):
     """How long one category of data is kept, and why."""
 

@@ -127,7 +127,9 @@ def expected(role: Role, purpose: Purpose, resource: Resource) -> tuple[int, obj
 
 
 EXPORT_ONLY = {Resource.POLICY_RECORD}  # read only inside the access export (route inventory)
-MATRIX = list(itertools.product(Role, Purpose, set(Resource) - EXPORT_ONLY))
+# Lockouts are listed by the privacy officer only (tests/api/test_verification_limits.py).
+MATRIX = [(r, p, x) for r, p, x in itertools.product(Role, Purpose, Resource)
+          if x is not Resource.LOCKOUT and x not in EXPORT_ONLY]
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource"), MATRIX,
@@ -191,7 +193,7 @@ def test_the_table_gives_each_purpose_the_roles_design_names():
     officer = {p for p, rule in PURPOSE_TABLE.items() if Role.PRIVACY_OFFICER in rule.roles}
     assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents; no identity
     assert set(PURPOSE_TABLE[Purpose.OVERSIGHT].fields) == {
-        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT}
+        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.LOCKOUT}
 
 
 # Hard-coded expectations from DESIGN.md: they guard the table itself.

@@ -11,19 +11,22 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.access.deps import ReaderDep, WriterDep
 from app.access.projection import GatedView
 from app.audit.models import AuditEntry
+from app.core.db import utcnow
 from app.core.health import Health
 from app.core.schemas import Receipt
+from app.outbox.models import OutboxMessage
 from app.policies.schemas import (
     AcceptanceRead,
     NoticeProgress,
@@ -32,6 +35,7 @@ from app.policies.schemas import (
     PolicyVersionSummary,
 )
 from app.policy.roles import Role
+from app.requests.models import PrivacyRequest, VerificationGuard
 from tests.factories import create_address, create_customer, create_message, create_order
 
 NON_PERSONAL_MODELS: tuple[type[BaseModel], ...] = (
@@ -159,9 +163,16 @@ class Call:
 
 
 async def _code_of(session, keys, request_id: str) -> dict:
-    from tests.api.test_requests import _code
-
-    return {"code": await _code(session, keys, request_id)}
+    """The code in the newest verification mail to the request's customer."""
+    customer_id = await session.scalar(select(PrivacyRequest.customer_id).where(
+        PrivacyRequest.id == request_id))
+    mail = (await session.execute(
+        select(OutboxMessage.id, OutboxMessage.body_enc).where(
+            OutboxMessage.kind == "verification_code", OutboxMessage.customer_id == customer_id)
+        .order_by(OutboxMessage.created_at.desc()).limit(1))).one()
+    body = keys.cipher.decrypt(mail.body_enc, context="outbox_message.body", row_id=mail.id)
+    return {"code": next(word.strip(".") for word in body.split()
+                         if word.strip(".").isdigit() and len(word.strip(".")) == 6)}
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -217,6 +228,8 @@ CALLS: dict[tuple[str, str], Call] = {
         Role.SUPPORT_AGENT, "service", "fraud",
         lambda s: f"/v1/requests/{s.correction_request_id}/correction",
         body=lambda s: {"name": "Corrected Name"}),
+    ("GET", "/v1/requests/lockouts"): Call(
+        Role.PRIVACY_OFFICER, "oversight", "service", lambda s: "/v1/requests/lockouts"),
     ("POST", "/v1/requests/{request_id}/reject"): Call(
         Role.PRIVACY_OFFICER, "oversight", "service",
         lambda s: f"/v1/requests/{s.open_request_id}/reject",
@@ -230,7 +243,7 @@ def test_every_gated_route_has_a_call(app):
 
 
 @pytest.fixture
-async def scene(client, auth, app, session) -> Scene:
+async def scene(client, auth, app, session, inspection_engine) -> Scene:
     storefront = auth(Role.STOREFRONT)
     email = "inventory@example.com"
     customer_id = await create_customer(client, headers=storefront, email=email)
@@ -243,6 +256,7 @@ async def scene(client, auth, app, session) -> Scene:
     me = auth(Role.CUSTOMER, sub=customer_id, purpose="self")
     filed = {}
     for kind, state in (("access", "completed"), ("correction", "verified")):
+        await _forget_the_last_code_mail(inspection_engine)
         response = await client.post("/v1/requests", headers=me,
                                      json={"customer_id": customer_id, "type": kind})
         assert response.status_code == 201, response.text
@@ -251,11 +265,36 @@ async def scene(client, auth, app, session) -> Scene:
         verified = await client.post(f"/v1/requests/{filed[kind]}/verify", json=code,
                                      headers=me)
         assert verified.json()["state"] == state, verified.text
+    await _forget_the_last_code_mail(inspection_engine)
     opened = await client.post("/v1/requests", headers=me,
                                json={"customer_id": customer_id, "type": "access"})
     assert opened.status_code == 201, opened.text
+    await _lock_out_another_customer(client, auth, app, session)
     return Scene(customer_id, email, address_id, order_number, complaint.json()["id"],
                  opened.json()["id"], filed["correction"], filed["access"])
+
+
+async def _forget_the_last_code_mail(engine) -> None:
+    """Move the last code mail out of the resend window, as if minutes had passed."""
+    async with engine.begin() as connection:
+        await connection.execute(update(VerificationGuard).values(
+            code_sent_at=utcnow() - timedelta(hours=1)))
+
+
+async def _lock_out_another_customer(client, auth, app, session) -> None:
+    """Wrong codes until the verification lockout, so the officer's list has an entry."""
+    other = await create_customer(client, headers=auth(Role.STOREFRONT), email="locked@x.org")
+    them = auth(Role.CUSTOMER, sub=other, purpose="self")
+    filed = await client.post("/v1/requests", headers=them,
+                              json={"customer_id": other, "type": "access"})
+    right = (await _code_of(session, app.state.keys, filed.json()["id"]))["code"]
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    for _ in range(6):
+        answer = await client.post(f"/v1/requests/{filed.json()['id']}/verify",
+                                   json={"code": wrong}, headers=them)
+        if answer.status_code == 429:
+            return
+    raise AssertionError("no lockout after six wrong codes")
 
 
 def _headers(auth, role: Role, scene: Scene, purpose: str | None) -> dict:
@@ -277,7 +316,7 @@ def returned_fields(body: Any) -> set[str]:
 
 @pytest.mark.parametrize("route", sorted(CALLS), ids=lambda r: f"{r[0]} {r[1]}")
 async def test_gated_route_needs_a_purpose_refuses_others_and_audits_what_it_returns(
-        client, auth, app, session, scene, route):
+        client, auth, app, session, inspection_engine, scene, route):
     method, _ = route
     call = CALLS[route]
     url = call.path(scene)
@@ -294,6 +333,7 @@ async def test_gated_route_needs_a_purpose_refuses_others_and_audits_what_it_ret
     refused = await send(call.refused)
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "purpose_not_permitted"
+    await _forget_the_last_code_mail(inspection_engine)
     allowed = await send(call.purpose)
     assert allowed.status_code in (200, 201), allowed.text
 

@@ -396,9 +396,9 @@ async def test_columns_hold_no_plaintext_and_forget_it_once_sent(app, smtp, live
     message_id = await put(app)
     row = (await stored(session))[message_id]
     cipher = app.state.keys.cipher
-    assert cipher.decrypt(row.recipient_enc, context=RECIPIENT) == TO
-    assert cipher.decrypt(row.subject_enc, context=SUBJECT) == SUBJECT_TEXT
-    assert cipher.decrypt(row.body_enc, context=BODY) == BODY_TEXT
+    assert cipher.decrypt(row.recipient_enc, context=RECIPIENT, row_id=row.id) == TO
+    assert cipher.decrypt(row.subject_enc, context=SUBJECT, row_id=row.id) == SUBJECT_TEXT
+    assert cipher.decrypt(row.body_enc, context=BODY, row_id=row.id) == BODY_TEXT
     await session.rollback()
     result = await session.execute(text("SELECT * FROM outbox_message"))
     stored_text = " ".join(str(value) for value in result.one()).lower()

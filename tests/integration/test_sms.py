@@ -230,7 +230,7 @@ async def test_imported_phone_only_customer_gets_the_notice_by_sms(app, client, 
     channel = await session.scalar(select(OutboxMessage.channel)
                                    .where(OutboxMessage.customer_id == customer_id))
     assert channel == "sms"
-    stored = await session.scalar(select(OutboxMessage.recipient_enc)
-                                  .where(OutboxMessage.customer_id == customer_id))
-    assert app.state.keys.cipher.decrypt(stored, context="outbox_message.recipient") == \
-        "+4915112345678"
+    stored = (await session.execute(select(OutboxMessage.id, OutboxMessage.recipient_enc)
+                                    .where(OutboxMessage.customer_id == customer_id))).one()
+    assert app.state.keys.cipher.decrypt(stored.recipient_enc, context="outbox_message.recipient",
+                                         row_id=stored.id) == "+4915112345678"
