@@ -24,6 +24,8 @@ from app.core.migrations import head_revision
 from app.core.security import TokenVerifier
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
+from app.observability.metrics import router as metrics_router
+from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.keys = keys_from_settings(resolved)
-        app.state.verifier = TokenVerifier(resolved, http)
+        app.state.verifier = ObservedVerifier(TokenVerifier(resolved, http))
         app.state.head_revision = head_revision()
         app.state.request_rules = Rules(
             calendar=calendar_from_settings(resolved),
@@ -97,11 +99,12 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.openapi = lambda: _openapi(app)
+    app.add_middleware(TelemetryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router):
+                   audit_router, metrics_router):
         app.include_router(router)
     return app
 
