@@ -7,6 +7,7 @@ the configuration without reading a traceback.
 import asyncio
 import base64
 import binascii
+import logging
 import os
 import re
 from pathlib import Path
@@ -79,6 +80,21 @@ def _key_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _secret_problems(exc: MissingSecrets) -> list[str]:
+    message = str(exc)
+    prefix = "production needs explicit secrets: "
+    if not message.startswith(prefix):
+        return [message]
+    return [f"{name}: required when PRIVACY_ENVIRONMENT=production"
+            for name in message[len(prefix):].split(", ")]
+
+
+def _log_level_problem(level: str) -> str | None:
+    if isinstance(logging.getLevelName(level.upper()), int):
+        return None
+    return f"PRIVACY_LOG_LEVEL: {level!r} is not a log level (DEBUG, INFO, WARNING, ERROR)"
+
+
 def _database_url_problem(url: str) -> str | None:
     try:
         parsed = make_url(url)
@@ -122,13 +138,16 @@ def check(settings: Settings, *, connect: bool = True) -> Settings:
     if url_problem:
         problems.append(url_problem)
     problems += _key_problems(settings)
+    log_level_problem = _log_level_problem(settings.log_level)
+    if log_level_problem:
+        problems.append(log_level_problem)
     resolved = settings
     if not data_dir_problem:
         try:
             resolved = resolve_secrets(settings)
         except MissingSecrets as exc:
-            problems.append(str(exc))
-    if connect and not url_problem and not data_dir_problem:
+            problems += _secret_problems(exc)
+    if connect and not url_problem and not (settings.is_sqlite and problems):
         connection_problem = _connection_problem(settings.database_url)
         if connection_problem:
             problems.append(connection_problem)
