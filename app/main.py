@@ -17,7 +17,8 @@ from app.core.business_days import calendar_from_settings
 from app.core.config import Settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
-from app.core.errors import install_error_handlers, problem_schema
+from app.core.docs import install_docs
+from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
@@ -40,8 +41,14 @@ machine `code`.
 """
 
 
-BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                 "description": "A JWT; `privacy-api token` mints development tokens."}
+BEARER_SCHEME = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "A JWT from your identity provider. In development mint one in the project "
+                   "folder with `.venv/bin/privacy-api token --role support_agent --sub agent-7` "
+                   "(roles: storefront, customer --sub <customer id>, support_agent, "
+                   "logistics_partner --partner-id swiftship, payment_partner --partner-id "
+                   "paypal, fraud_analyst, privacy_officer) and paste it here without `Bearer`.",
+}
 
 
 def _openapi(app: FastAPI) -> dict:
@@ -52,6 +59,7 @@ def _openapi(app: FastAPI) -> dict:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {})["Problem"] = problem_schema()
         components["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        document_problems(schema)
         for path, operations in schema["paths"].items():
             if path.startswith("/v1/"):
                 for operation in operations.values():
@@ -97,7 +105,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             await engine.dispose()
 
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(app)
     app.openapi = lambda: _openapi(app)
     app.add_middleware(TelemetryMiddleware)
     app.add_middleware(RequestContextMiddleware)
