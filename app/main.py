@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.addresses.router import router as addresses_router
 from app.audit.router import router as audit_router
@@ -68,6 +69,11 @@ def _openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
+def operation_id(route: APIRoute) -> str:
+    """Operation ids a generated client turns into clean names: `<tag>_<route function>`."""
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
+
+
 def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
     """Build the app; secrets are resolved and connections opened at startup, not import."""
 
@@ -105,7 +111,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             await engine.dispose()
 
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  generate_unique_id_function=operation_id)
     install_docs(app)
     app.openapi = lambda: _openapi(app)
     app.add_middleware(TelemetryMiddleware)
