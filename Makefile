@@ -4,14 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test openapi lint bench clean
+LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links
 
-$(STAMP): pyproject.toml
+.PHONY: run test openapi lint bench lock clean
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is required (found: $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP)  ## migrate the embedded SQLite database and serve on http://127.0.0.1:8000
@@ -28,6 +31,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## throughput of the audited read against a bare read (needs wrk)
 	$(BIN)/python bench/run.py
+
+lock: $(STAMP)  ## re-pin requirements.lock (runtime) and requirements-dev.lock after editing pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev --output-file requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache
