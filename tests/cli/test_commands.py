@@ -5,20 +5,18 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
+import time
 
+import httpx
 from jose import jwt
 
 from app.cli import _parser
-
-ENV_WITHOUT_PRIVACY = {k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_")}
+from tests.live import cli, free_port, start_server, stop, wait_ready
 
 
 def run_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
     """Run `privacy-api ARGS` in a fresh process with only the given PRIVACY_* settings."""
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=60,
-                          env={**ENV_WITHOUT_PRIVACY, **env})
+    return cli(*args, env=env, cwd=cwd)
 
 
 def _options(parser: argparse.ArgumentParser):
@@ -108,3 +106,33 @@ def test_mail_last_code_without_mail(tmp_path):
     result = run_cli("mail", "last-code", cwd=tmp_path, PRIVACY_MAIL_DIR=str(tmp_path))
     assert result.returncode == 1
     assert "no verification code" in result.stderr
+
+
+def test_serve_no_migrate_leaves_the_schema_to_migrate_and_logs_json(tmp_path):
+    """`serve --no-migrate` serves an unmigrated database as not ready (503) until `migrate`
+    ran; its access lines are JSON with the request id, route, status and duration."""
+    env = {"PRIVACY_DATA_DIR": str(tmp_path / "data"), "PRIVACY_LOG_FORMAT": "json",
+           "PRIVACY_LOG_LEVEL": "INFO"}
+    port = free_port()
+    server = start_server("--no-migrate", env=env, cwd=tmp_path, port=port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                before = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+        assert before.status_code == 503 and before.json()["code"] == "schema_not_current"
+        assert run_cli("migrate", cwd=tmp_path, **env).returncode == 0
+        assert wait_ready(port, server).json()["schema_revision"]
+    finally:
+        stop(server)
+    lines = [json.loads(line) for line in (tmp_path / f"server-{port}.log").read_text()
+             .splitlines() if line.startswith("{")]
+    [access] = [line for line in lines if line["logger"] == "app.access"
+                and line["request_id"] == before.headers["x-request-id"]]
+    assert (access["route"], access["status"], access["code"]) == (
+        "/ready", 503, "schema_not_current")
+    assert access["duration_ms"] >= 0 and access["role"] == "-"
