@@ -12,7 +12,7 @@ import yaml
 
 from app.core.config import DEV_SECRETS_FILE, MissingSecrets, get_settings, resolved_settings
 from app.core.preflight import ConfigurationError, check, load_settings
-from app.observability.logs import configure_logging
+from app.observability.logs import configure_logging, logging_config
 from app.policy.roles import Role
 
 VERIFICATION_CODE = re.compile(r"request is (\d{6})\b")
@@ -27,8 +27,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         upgrade(settings.database_url)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=settings.log_level.lower(), proxy_headers=True, log_config=None,
-                access_log=False)
+                log_level=settings.log_level.lower(), proxy_headers=True, access_log=False,
+                log_config=logging_config(level=settings.log_level,
+                                          style=settings.log_format))
     return 0
 
 
@@ -43,6 +44,10 @@ def _token(args: argparse.Namespace) -> int:
     from app.core.security import mint_token
 
     settings = get_settings()
+    if settings.jwt_algorithm != "HS256":
+        print("error: PRIVACY_JWT_ALGORITHM is RS256: tokens come from the identity provider",
+              file=sys.stderr)
+        return 2
     if settings.jwt_secret is None and not (settings.data_dir / DEV_SECRETS_FILE).exists():
         print(f"error: no signing secret: {settings.data_dir.resolve() / DEV_SECRETS_FILE} "
               "does not exist. Point PRIVACY_DATA_DIR at the server's data folder (or set "

@@ -6,6 +6,7 @@ route template (`/v1/customers/{customer_id}`), not the path a client sent.
 
 import json
 import logging
+import logging.config
 from datetime import UTC, datetime
 
 from app.core.middleware import request_id_var
@@ -39,13 +40,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def logging_config(*, level: str, style: str) -> dict:
+    """A `logging.config.dictConfig` sending every logger to stderr at `level`, as text or JSON
+    lines; uvicorn applies it in each worker process too."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": f"{__name__}._RequestIdFilter"}},
+        "formatters": {"text": {"format": TEXT_FORMAT},
+                       "json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                                "formatter": style}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            **{name: {"level": "WARNING"} for name in QUIET_LOGGERS},
+            **{name: {"handlers": [], "propagate": True}
+               for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        },
+    }
+
+
 def configure_logging(*, level: str, style: str) -> None:
     """Send every logger to stderr at `level`, as text or JSON lines."""
-    handler = logging.StreamHandler()
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if style == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.config.dictConfig(logging_config(level=level, style=style))

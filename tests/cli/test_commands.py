@@ -136,3 +136,10 @@ def test_serve_no_migrate_leaves_the_schema_to_migrate_and_logs_json(tmp_path):
     assert (access["route"], access["status"], access["code"]) == (
         "/ready", 503, "schema_not_current")
     assert access["duration_ms"] >= 0 and access["role"] == "-"
+
+
+def test_token_with_rs256_points_at_the_identity_provider(tmp_path):
+    result = run_cli("token", "--role", "support_agent", "--sub", "agent-1", cwd=tmp_path,
+                     PRIVACY_JWT_ALGORITHM="RS256")
+    assert result.returncode == 2
+    assert "identity provider" in result.stderr and result.stdout == ""
