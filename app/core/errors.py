@@ -178,15 +178,19 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
 
 
 def problem_content(status: int) -> dict:
-    """The problem+json media type of one status, with an example per code it can carry."""
+    """The problem+json media type of one status, referring to an example per code it carries."""
     _, cases = PROBLEM_EXAMPLES[status]
-    examples = {
+    examples = {code: {"$ref": f"#/components/examples/{code}"} for code, _, _ in cases}
+    return {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF, "examples": examples}}
+
+
+def _examples() -> dict:
+    return {
         code: {"summary": f"`{code}`", "value": {
             "type": PROBLEM_TYPE_BASE + code, "title": title, "status": status,
             "detail": detail, "code": code}}
-        for code, title, detail in cases
+        for status, (_, cases) in PROBLEM_EXAMPLES.items() for code, title, detail in cases
     }
-    return {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF, "examples": examples}}
 
 
 def _codes(status: int) -> str:
@@ -204,7 +208,9 @@ PROBLEM_RESPONSES = {
 
 
 def document_problems(openapi: dict) -> None:
-    """Give every documented error response without a body the problem+json body and examples."""
+    """Add the problem examples to the components, and the problem+json body and examples to
+    every documented error response without a body."""
+    openapi.setdefault("components", {})["examples"] = _examples()
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():

@@ -38,7 +38,8 @@ def test_each_error_status_shows_its_own_examples():
                 content = response["content"]["application/problem+json"]
                 codes = set(content["examples"])
                 assert codes == {c for c, _, _ in PROBLEM_EXAMPLES[int(status)][1]}
-                for code, example in content["examples"].items():
+                for code, reference in content["examples"].items():
+                    example = spec["components"]["examples"][reference["$ref"].split("/")[-1]]
                     assert example["value"]["status"] == int(status)
                     assert example["value"]["code"] == code
                     assert f"`{code}`" in response["description"]

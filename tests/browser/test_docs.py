@@ -74,6 +74,11 @@ def _read_in_explorer(page, *, base: str, token: str, customer_id: str) -> tuple
     operation = page.locator(".opblock-get").filter(
         has=page.locator(".opblock-summary-path[data-path='/v1/customers/{customer_id}']"))
     operation.locator(".opblock-summary").first.click()
+    documented = {code: operation.locator(f"tr.response[data-code='{code}']").inner_text()
+                  for code in ("401", "403")}
+    assert '"code": "unauthenticated"' in documented["401"]
+    assert '"code": "purpose_not_permitted"' in documented["403"]
+    assert "purpose_required" not in documented["401"] + documented["403"]
     operation.locator("tr[data-param-name='customer_id'] input").fill(customer_id)
     purpose = operation.locator("tr[data-param-name='x-purpose' i]")
     if purpose.locator("select").count():
