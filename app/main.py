@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
@@ -18,13 +19,16 @@ from app.core.business_days import calendar_from_settings
 from app.core.config import Settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
-from app.core.errors import install_error_handlers, problem_schema
+from app.core.docs import install_docs
+from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.security import TokenVerifier
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
+from app.observability.metrics import router as metrics_router
+from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
@@ -49,8 +53,14 @@ PURPOSE_SCHEMA = {"type": "string", "enum": [p.value for p in Purpose], "title":
                   "description": "Why personal data is read (the purpose table decides the "
                                  "fields): " + ", ".join(p.value for p in Purpose) + "."}
 
-BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                 "description": "A JWT; `privacy-api token` mints development tokens."}
+BEARER_SCHEME = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "A JWT from your identity provider. In development mint one in the project "
+                   "folder with `.venv/bin/privacy-api token --role support_agent --sub agent-7` "
+                   "(roles: storefront, customer --sub <customer id>, support_agent, "
+                   "logistics_partner --partner-id swiftship, payment_partner --partner-id "
+                   "paypal, fraud_analyst, privacy_officer) and paste it here without `Bearer`.",
+}
 
 
 def _openapi(app: FastAPI) -> dict:
@@ -62,6 +72,7 @@ def _openapi(app: FastAPI) -> dict:
         components.setdefault("schemas", {})["Problem"] = problem_schema()
         components["securitySchemes"] = {"bearer": BEARER_SCHEME}
         components["schemas"]["Purpose"] = PURPOSE_SCHEMA
+        document_problems(schema)
         for path, operations in schema["paths"].items():
             for operation in operations.values():
                 if path.startswith("/v1/"):  # public reads declare `security: []`
@@ -73,6 +84,11 @@ def _openapi(app: FastAPI) -> dict:
                         parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids a generated client turns into clean names: `<tag>_<route function>`."""
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
@@ -87,7 +103,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.keys = keys_from_settings(resolved)
-        app.state.verifier = TokenVerifier(resolved, http)
+        app.state.verifier = ObservedVerifier(TokenVerifier(resolved, http))
         app.state.head_revision = head_revision()
         app.state.request_rules = Rules(
             calendar=calendar_from_settings(resolved),
@@ -118,14 +134,17 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             await engine.dispose()
 
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  generate_unique_id_function=operation_id)
+    install_docs(app)
     app.openapi = lambda: _openapi(app)
+    app.add_middleware(TelemetryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
                    audit_router, public_policies_router, policies_router,
-                   policy_acceptances_router):
+                   policy_acceptances_router, metrics_router):
         app.include_router(router)
     return app
 

@@ -68,7 +68,17 @@ class Settings(BaseSettings):
     audit_seal_interval_seconds: float = Field(
         1.0, gt=0, description="How often the server links new audit entries into the chain."
     )
-    log_level: str = Field("INFO", description="Python log level.")
+    log_level: str = Field(
+        "INFO", description="Python log level of the app's loggers (DEBUG, INFO, WARNING, ...)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line, access lines with request id, "
+        "role, route, status and duration."
+    )
+    metrics_enabled: bool | None = Field(
+        None, description="Serve Prometheus metrics at `/metrics`; default on in development, "
+        "off in production."
+    )
     business_timezone: str = Field(
         "Asia/Shanghai", description="Time zone of customer-service hours (UTC+8)."
     )

@@ -131,6 +131,60 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+_NOT_FOUND = "Not found"
+PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
+    400: ("Bad request", [
+        ("purpose_required", "Purpose required",
+         "Name the purpose of this read in the X-Purpose header."),
+        ("unknown_purpose", "Unknown purpose", "'marketing' is not a purpose of this service."),
+        ("invalid_cursor", "Invalid cursor", "The cursor is not one this service issued."),
+    ]),
+    401: ("Missing or invalid token", [
+        ("unauthenticated", "Unauthenticated", "Send `Authorization: Bearer <token>`."),
+    ]),
+    403: ("Purpose or role not permitted", [
+        ("purpose_not_permitted", "Purpose not permitted",
+         "Role support_agent may not read for fraud; its purposes: service."),
+        ("consent_withdrawn", "Consent withdrawn",
+         "The customer withdrew consent to notifications."),
+        ("role_not_permitted", "Role not permitted", "Role customer may not do this."),
+    ]),
+    404: ("Not found, or not yours to see", [
+        ("customer_not_found", _NOT_FOUND, "No such customer."),
+        ("not_found", _NOT_FOUND, "No such resource."),
+    ]),
+    409: ("Conflict with the current state", [
+        ("conflict", "Conflict", "The resource changed meanwhile."),
+        ("idempotency_key_in_use", "Idempotency key in use",
+         "A request with this Idempotency-Key is still running."),
+    ]),
+    410: ("Gone", [
+        ("shipment_delivered", "Shipment delivered",
+         "The shipment was delivered; its data is no longer shared with the carrier."),
+    ]),
+    422: ("Invalid payload", [
+        ("validation_failed", "Unprocessable content",
+         "The request does not match the schema; see `errors`."),
+        ("card_number_rejected", "Unprocessable content",
+         "A payment card number was sent; this service never stores card numbers."),
+        ("idempotency_key_reused", "Idempotency key reused",
+         "This Idempotency-Key was used with another body."),
+    ]),
+    429: ("Too many requests; wait `Retry-After` seconds", [
+        ("verification_locked", "Verification locked",
+         "Too many wrong codes for this customer; try again in 300 seconds."),
+        ("verification_code_recently_sent", "Verification locked",
+         "A code was mailed to this customer moments ago; use it, or file again later."),
+    ]),
+    503: ("Not ready", [
+        ("database_unreachable", "Not ready", "The database does not answer."),
+        ("schema_not_current", "Not ready",
+         "The database schema is not at the newest migration; run `privacy-api migrate`."),
+    ]),
+
+}
+
+
 def problem_doc(description: str, *, retry_after: bool = False) -> dict:
     """OpenAPI entry of one more problem status a route answers."""
     doc: dict = {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}},
@@ -141,13 +195,44 @@ def problem_doc(description: str, *, retry_after: bool = False) -> dict:
     return doc
 
 
+def problem_content(status: int) -> dict:
+    """The problem+json media type of one status, referring to an example per code it carries."""
+    _, cases = PROBLEM_EXAMPLES[status]
+    examples = {code: {"$ref": f"#/components/examples/{code}"} for code, _, _ in cases}
+    return {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF, "examples": examples}}
+
+
+def _examples() -> dict:
+    return {
+        code: {"summary": f"`{code}`", "value": {
+            "type": PROBLEM_TYPE_BASE + code, "title": title, "status": status,
+            "detail": detail, "code": code}}
+        for status, (_, cases) in PROBLEM_EXAMPLES.items() for code, title, detail in cases
+    }
+
+
+def _codes(status: int) -> str:
+    return ", ".join(f"`{code}`" for code, _, _ in PROBLEM_EXAMPLES[status][1])
+
+
+def _description(status: int) -> str:
+    return f"{PROBLEM_EXAMPLES[status][0]}: {_codes(status)}"
+
+
 PROBLEM_RESPONSES = {
-    status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
-    for status, text in {
-        400: "Bad request (e.g. `purpose_required`)",
-        401: "Missing or invalid token (`unauthenticated`)",
-        403: "Purpose or role not permitted (`purpose_not_permitted`, `consent_withdrawn`)",
-        404: "Not found, or not yours to see",
-        422: "Invalid payload (`validation_failed`, `card_number_rejected`)",
-    }.items()
+    status: {"content": problem_content(status), "description": _description(status)}
+    for status in (400, 401, 403, 404, 422)
 }
+
+
+def document_problems(openapi: dict) -> None:
+    """Add the problem examples to the components, and the problem+json body and examples to
+    every documented error response without a body."""
+    openapi.setdefault("components", {})["examples"] = _examples()
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) in PROBLEM_EXAMPLES and (
+                        "content" not in response):
+                    response["content"] = problem_content(int(status))
+                    response["description"] += f": {_codes(int(status))}"

@@ -4,14 +4,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.access.projection import GatedView
 from app.core.fields import Currency, OrderNumber, PlainText, ShortCode
 from app.core.schemas import Receipt
 from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$", "examples": ["15.90"],
+     "description": "A decimal amount as a string, at most two decimals."})]
 PartnerId = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
 _ITEM: dict[str, Any] = {"product_name": "Silicone pot lid mat", "quantity": 2,
