@@ -21,7 +21,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = resolved_settings()
     upgrade(settings.database_url)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                server_header=False)
     return 0
 
 

@@ -11,6 +11,7 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     └── domain errors in each domain's `errors.py`
     RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
+    oversized body -> 413 `body_too_large`, headers -> 431, token -> 401 (`app.core.limits`)
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
@@ -110,7 +111,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
+    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed"),
+             413: ("body_too_large", "Content too large")}
     code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail,
