@@ -22,6 +22,7 @@ from app.core.health import router as health_router
 from app.core.limits import RequestLimitsMiddleware
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
+from app.core.ratelimit import RateLimitMiddleware
 from app.core.security import TokenVerifier
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan, openapi_url=openapi_url)
     app.openapi = lambda: _openapi(app)
+    app.add_middleware(RateLimitMiddleware, settings=configured)
     app.add_middleware(RequestLimitsMiddleware, settings=configured)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
