@@ -12,6 +12,7 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
     oversized body -> 413 `body_too_large`, headers -> 431, token -> 401 (`app.core.limits`)
+    lost or unreachable database -> 503 `database_unavailable` with `Retry-After`
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
@@ -19,10 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE_BASE = "https://privacy-api.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
 CARD_NUMBER_ERROR = "card_number_rejected"
 
 
@@ -119,6 +123,23 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
                             headers=getattr(exc, "headers", None))
 
 
+def _lost_database(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (not that a statement was wrong)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, PoolTimeout | OSError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a lost or unreachable database; any other database error stays a 500."""
+    if not _lost_database(exc):
+        raise exc
+    return problem_response(
+        status=503, code="database_unavailable", title="Service unavailable",
+        detail="The database cannot be reached right now; nothing was saved. Try again.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
 def problem_schema() -> dict:
     """JSON schema of `Problem`, for the OpenAPI components."""
     return Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -129,6 +150,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in (DBAPIError, PoolTimeout, OSError):  # OSError: drivers' refused connections
+        app.add_exception_handler(error, _database_error)
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
