@@ -2,8 +2,12 @@
 
 A declared `Content-Length` above the limit is refused at once; a chunked (or lying) body is
 counted as it arrives and reading stops at the limit. Oversized headers get 431 and an oversized
-`Authorization` header 401, before the token is looked at.
+`Authorization` header 401, before the token is looked at. A path or query holding a control
+character (NUL included) is refused with 422 before any route sees it.
 """
+
+import unicodedata
+from urllib.parse import unquote_plus
 
 from starlette.exceptions import HTTPException
 
@@ -39,7 +43,7 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope["headers"])
+        refusal = self._refusal(scope["headers"]) or _control_characters(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -90,3 +94,16 @@ def _declared_too_large(value: bytes, limit: int) -> bool:
     """Whether a Content-Length header declares more than the limit (malformed ones are left to
     the server, which refuses them)."""
     return value.isdigit() and int(value) > limit
+
+
+def _control_characters(scope):
+    """A 422 problem response if the path or query holds a control character, else None."""
+    query = unquote_plus(scope["query_string"].decode("latin-1"), errors="replace")
+    for part, text in (("path", scope["path"]), ("query", query)):
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            return problem_response(
+                status=422, code="validation_failed", title="Unprocessable content",
+                detail="The request does not match the schema; see `errors`.",
+                errors=[{"loc": [part], "msg": "control characters are not allowed",
+                         "type": "control_character"}])
+    return None

@@ -45,7 +45,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
         await session.execute(delete(model).where(model.customer_id == customer_id))
     mine_requests = PrivacyRequest.customer_id == customer_id
     await session.execute(update(PrivacyRequest).where(mine_requests).values(
-        changes_enc=None, code_hash=None))
+        changes_enc=None, code_hash=None, rejection_reason_enc=None))
     await session.execute(update(PrivacyRequest).where(
         mine_requests, PrivacyRequest.state.in_(OPEN_STATES)).values(
         state=RequestState.REJECTED, rejected_at=now,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from app.consents import service as consents
 from app.core.access import allowed_fields, audit_read, audit_write
 from app.core.business_days import BusinessCalendar
+from app.core.crypto import Keys
 from app.core.db import utcnow
 from app.core.deps import Caller
 from app.core.errors import AppError
@@ -26,6 +27,7 @@ from app.requests.models import PrivacyRequest, RequestState, RequestType
 from app.requests.schemas import RequestCreate
 
 S, T = RequestState, RequestType
+REJECTION_REASON = "privacy_request.rejection_reason"  # encryption context of staff's reasons
 DUE_IN_BUSINESS_DAYS = {T.ACCESS: 2, T.CORRECTION: 2, T.DELETION: 7, T.CONSENT_WITHDRAWAL: 0}
 
 
@@ -43,15 +45,16 @@ class VerificationFailed(AppError):
     status, code, title = 422, "verification_failed", "Verification failed"
 
 
-def as_view(request: PrivacyRequest, now: datetime | None = None) -> dict:
+def as_view(request: PrivacyRequest, keys: Keys, now: datetime | None = None) -> dict:
     """The request as its API view, with `overdue` computed now."""
     now = now or utcnow()
     overdue = bool(request.state in (S.AWAITING_VERIFICATION, S.VERIFIED) and request.due_at
                    and request.due_at < now)
+    reason = keys.cipher.decrypt_optional(request.rejection_reason_enc, context=REJECTION_REASON)
     return {c: getattr(request, c) for c in (
         "id", "customer_id", "type", "state", "received_at", "verified_at", "verified_by",
         "due_at", "completed_at", "rejected_at", "rejection_reason", "outcome")} | {
-        "overdue": overdue}
+        "overdue": overdue} | ({"rejection_reason": reason} if reason else {})
 
 
 async def _notify(caller: Caller, customer: Customer, *, kind: str, subject: str, body: str,
@@ -71,7 +74,7 @@ async def file(caller: Caller, payload: RequestCreate, rules: Rules) -> tuple[di
     if existing is not None and _code_expired(existing, now):
         _reject(existing, "The verification code expired; a new request was filed.", now)
     elif existing is not None:
-        return as_view(existing), False
+        return as_view(existing, caller.keys), False
     request = PrivacyRequest(
         customer_id=customer.id, type=payload.type, state=S.AWAITING_VERIFICATION,
         received_at=now, filed_by_role=str(caller.actor.role),
@@ -91,7 +94,7 @@ async def file(caller: Caller, payload: RequestCreate, rules: Rules) -> tuple[di
         await _carry_out(caller, request, customer, rules)
     else:
         await _send_code(caller, request, customer, rules)
-    return as_view(request), True
+    return as_view(request, caller.keys), True
 
 
 async def _send_code(caller: Caller, request: PrivacyRequest, customer: Customer,
@@ -140,24 +143,25 @@ async def verify(caller: Caller, request_id: str, code: str, rules: Rules
     now = utcnow()
     if _code_expired(request, now):
         _reject(request, "The verification code expired; file the request again.", now)
-        return as_view(request), VerificationFailed("The code expired; file the request again.",
-                                                    code="verification_expired")
+        return as_view(request, caller.keys), VerificationFailed(
+            "The code expired; file the request again.", code="verification_expired")
     if not secrets.compare_digest(caller.keys.code_hash(request.id, code), request.code_hash):
         request.code_attempts += 1
         left = rules.max_attempts - request.code_attempts
         if left <= 0:
             _reject(request, "Too many wrong verification codes; file the request again.", now)
-            return as_view(request), VerificationFailed(
+            return as_view(request, caller.keys), VerificationFailed(
                 "Too many wrong codes; file the request again.", code="verification_exhausted")
         await repository.save(caller.session, request)
-        return as_view(request), VerificationFailed(f"Wrong code; {left} attempts left.")
+        return as_view(request, caller.keys), VerificationFailed(
+            f"Wrong code; {left} attempts left.")
     customer = await readable(caller, request.customer_id)
     _mark_verified(request, "code", now, rules)
     await _carry_out(caller, request, customer, rules)
-    return as_view(request), None
+    return as_view(request, caller.keys), None
 
 
-def _reject(request: PrivacyRequest, reason: str, now: datetime) -> None:
+def _reject(request: PrivacyRequest, reason: str | None, now: datetime) -> None:
     request.state, request.rejected_at, request.rejection_reason = S.REJECTED, now, reason
     request.code_hash = request.changes_enc = None
 
@@ -227,7 +231,7 @@ async def apply_correction(caller: Caller, request_id: str, changes: CustomerUpd
         raise ChangesRequired("Only a verified correction request awaits changes.")
     customer = await readable(caller, request.customer_id)
     await _correct(caller, request, customer, changes)
-    return as_view(request)
+    return as_view(request, caller.keys)
 
 
 async def reject(caller: Caller, request_id: str, reason: str) -> dict:
@@ -235,19 +239,20 @@ async def reject(caller: Caller, request_id: str, reason: str) -> dict:
     request = await _readable_request(caller, request_id)
     if request.state not in (S.AWAITING_VERIFICATION, S.VERIFIED):
         raise RequestNotOpen(f"This request is already {request.state}.")
-    _reject(request, reason, utcnow())
+    _reject(request, None, utcnow())
+    request.rejection_reason_enc = caller.keys.cipher.encrypt(reason, context=REJECTION_REASON)
     await repository.save(caller.session, request)
     customer = await identities.get_readable(caller.session, caller.actor, request.customer_id)
     if customer is not None:
         await _notify(caller, customer, kind="request_outcome",
                       subject=f"Your {request.type.replace('_', ' ')} request",
                       body=f"We could not carry out your request ({request.id}): {reason}")
-    return as_view(request)
+    return as_view(request, caller.keys)
 
 
 async def read(caller: Caller, request_id: str) -> dict:
     """One request."""
-    return as_view(await _readable_request(caller, request_id))
+    return as_view(await _readable_request(caller, request_id), caller.keys)
 
 
 async def list_requests(caller: Caller, *, state: RequestState | None, type_: str | None,
@@ -257,7 +262,7 @@ async def list_requests(caller: Caller, *, state: RequestState | None, type_: st
     rows, next_cursor = await repository.list_readable(
         caller.session, caller.actor, state=state, type_=type_,
         overdue_at=now if overdue else None, cursor=cursor, limit=limit)
-    return {"items": [as_view(r, now) for r in rows], "next_cursor": next_cursor}
+    return {"items": [as_view(r, caller.keys, now) for r in rows], "next_cursor": next_cursor}
 
 
 async def export_for(caller: Caller, request_id: str, rules: Rules) -> dict:
