@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test openapi lint bench clean
+.PHONY: run test openapi lint bench abuse clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## throughput of the audited read against a bare read (needs wrk)
 	$(BIN)/python bench/run.py
+
+abuse: $(STAMP)  ## oversize bodies and a request flood against a served instance (bench/abuse.py)
+	$(BIN)/python bench/abuse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

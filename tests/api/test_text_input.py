@@ -129,3 +129,18 @@ def test_every_text_field_of_every_request_body_is_a_validated_type(app):
     assert {"CustomerCreate", "RequestCreate", "Rejection", "ComplaintAnswer"} <= {
         m.__name__ for m in models}
     assert [name for model in models for name in _bare_strings(model)] == []
+
+
+async def test_card_numbers_in_complaint_answers_are_masked_before_storage(client, auth, session,
+                                                                          app):
+    storefront = auth(Role.STOREFRONT)
+    customer_id = await create_customer(client, headers=storefront)
+    complaint = await client.post("/v1/complaints", headers=storefront,
+                                  json={"customer_id": customer_id, "body": "Refund please"})
+    answered = await client.post(f"/v1/complaints/{complaint.json()['id']}/answer",
+                                 headers=auth(Role.SUPPORT_AGENT),
+                                 json={"answer": f"Refunded to {FULL_WIDTH_CARD}."})
+    assert answered.status_code == 200
+    stored = await session.scalar(select(Complaint))
+    answer = app.state.keys.cipher.decrypt(stored.answer_enc, context="complaint.answer")
+    assert answer == "Refunded to ****\u3000****\u3000****.1111."
