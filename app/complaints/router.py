@@ -9,6 +9,7 @@ from app.complaints.schemas import ComplaintAnswer, ComplaintCreate, ComplaintSt
 from app.core.business_days import BusinessCalendar
 from app.core.deps import IdempotencyKey, Reader, Writer, allow
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.fields import QueryFlag
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
 from app.core.schemas import Receipt
@@ -37,8 +38,8 @@ async def record_complaint(payload: ComplaintCreate, caller: Writer, request: Re
 
 @router.get("", response_model=Page[ComplaintStatus], summary="List complaints, e.g. overdue",
             dependencies=[allow(*STAFF)])
-async def list_complaints(caller: Writer, answered: bool | None = None,
-                          overdue: Annotated[bool, Query(description="Unanswered, past due.")]
+async def list_complaints(caller: Writer, answered: QueryFlag | None = None,
+                          overdue: Annotated[QueryFlag, Query(description="Unanswered, past due.")]
                           = False, cursor: Cursor = None, limit: Limit = 50):
     """Complaints without their text, oldest first."""
     return await service.list_complaints(caller, answered=answered, overdue=overdue,

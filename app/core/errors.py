@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_TYPE_BASE = "https://privacy-api.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -119,8 +120,24 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
              413: ("body_too_large", "Content too large")}
     code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # every method of the path, not only those of the first route
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(_allowed_methods(
+            request.app.router.routes, request.scope)))}
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
+
+
+def _allowed_methods(routes, scope) -> set[str]:
+    """The methods of every route whose path matches, looking into included routers."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods |= _allowed_methods(inner.routes, scope)
+        elif route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
 
 
 def _lost_database(exc: BaseException) -> bool:

@@ -11,7 +11,7 @@ import unicodedata
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from app.core.config import get_settings
@@ -160,34 +160,42 @@ def _trimmed(max_length: int):
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-_Line = AfterValidator(_reject_controls)
-_Text = AfterValidator(_reject_controls_but_layout)
+def _documented(pattern: str):
+    """Tell the OpenAPI document which characters are refused (unless a stricter pattern is)."""
+    return Field(json_schema_extra=lambda schema: schema.setdefault("pattern", pattern))
+
+
+LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+_Line = (AfterValidator(_reject_controls), _documented(LINE_PATTERN))
+_Text = (AfterValidator(_reject_controls_but_layout), _documented(TEXT_PATTERN))
 _NoCard = AfterValidator(_reject_card_number)
 _Masked = AfterValidator(mask_card_numbers)
 
-PlainText = Annotated[str, _trimmed(200), _Line, _NoCard]
+PlainText = Annotated[str, _trimmed(200), *_Line, _NoCard]
 """A short structured value (name, street, product); card numbers are rejected."""
 
-ShortCode = Annotated[str, _trimmed(40), _Line, _NoCard]
+ShortCode = Annotated[str, _trimmed(40), *_Line, _NoCard]
 """A short code such as a house or postal number; card numbers are rejected."""
 
-FreeText = Annotated[str, StringConstraints(min_length=1, max_length=20_000), _Text, _Masked]
+FreeText = Annotated[str, StringConstraints(min_length=1, max_length=20_000), *_Text,
+                     _Masked]
 """Free text such as a message body; card numbers are masked to their last four digits."""
 
-FreeLine = Annotated[str, _trimmed(300), _Line, _Masked]
+FreeLine = Annotated[str, _trimmed(300), *_Line, _Masked]
 """A free-text line such as a subject; card numbers are masked."""
 
 StaffText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
-                      _Text, _Masked]
+                      *_Text, _Masked]
 """A short text staff write to a customer, such as a rejection reason; card numbers masked."""
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=36), _Line]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=36), *_Line]
 """The id of a stored row, as given by the API."""
 
-Email = Annotated[EmailStr, _Line, _NoCard]
+Email = Annotated[EmailStr, *_Line, _NoCard]
 """An email address; a card number in it (local part included) is rejected."""
 
-Phone = Annotated[str, _trimmed(40), _Line, AfterValidator(_to_e164)]
+Phone = Annotated[str, _trimmed(40), *_Line, AfterValidator(_to_e164)]
 """A phone number, stored as E.164."""
 
 Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
@@ -199,3 +207,16 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 OrderNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$"),
                         _NoCard]
 """A shop order number, e.g. `HG-2026-000123`."""
+
+
+def _query_bool(value: object) -> object:
+    """Only the words true and false: not 0, 1, "yes" or "on" (bodies use `StrictBool`)."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("bool_type", "must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_query_bool)]
+"""A query parameter that is `true` or `false`, nothing else."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.core.deps import Reader, Writer, allow
 from app.core.errors import PROBLEM_RESPONSES, problem_response
+from app.core.fields import QueryFlag
 from app.core.pagination import Cursor, Limit, Page
 from app.identity.schemas import CustomerUpdate
 from app.policy.roles import Role
@@ -61,7 +62,8 @@ async def verify_request(request_id: RequestId, payload: VerificationCode, calle
             dependencies=[allow(Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT)])
 async def list_requests(caller: Writer, state: RequestState | None = None,
                         type: RequestType | None = None,
-                        overdue: Annotated[bool, Query(description="Open and past due.")] = False,
+                        overdue: Annotated[QueryFlag,
+                                           Query(description="Open and past due.")] = False,
                         cursor: Cursor = None, limit: Limit = 50):
     """Requests by state and type, oldest first; `overdue=true` lists the late ones."""
     return await service.list_requests(caller, state=state, type_=type, overdue=overdue,
