@@ -13,6 +13,7 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
     oversized body -> 413 `body_too_large`, headers -> 431, token -> 401 (`app.core.limits`)
     lost or unreachable database -> 503 `database_unavailable` with `Retry-After`
+    over a rate limit -> 429 `rate_limited` with `Retry-After` (`app.core.ratelimit`)
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
@@ -176,9 +177,11 @@ PROBLEM_RESPONSES = {
     status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
     for status, text in {
         400: "Bad request (e.g. `purpose_required`)",
-        401: "Missing or invalid token (`unauthenticated`)",
+        401: "Missing or invalid token (`unauthenticated`, `token_too_large`)",
         403: "Purpose or role not permitted (`purpose_not_permitted`, `consent_withdrawn`)",
         404: "Not found, or not yours to see",
         422: "Invalid payload (`validation_failed`, `card_number_rejected`)",
+        429: "Rate limit reached (`rate_limited`); see `Retry-After` and `RateLimit`",
+        503: "The database cannot be reached (`database_unavailable`); see `Retry-After`",
     }.items()
 }
