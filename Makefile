@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links
 
-.PHONY: run test openapi lint bench lock clean
+.PHONY: run test openapi lint bench abuse lock clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -39,6 +39,9 @@ bench: $(VENV)/.bench-installed  ## the audited reads against bare and raw reads
 lock: $(STAMP)  ## re-pin requirements.lock (runtime) and requirements-dev.lock after editing pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev --output-file requirements-dev.lock pyproject.toml
+
+abuse: $(STAMP)  ## oversize bodies and a request flood against a served instance (bench/abuse.py)
+	$(BIN)/python bench/abuse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -29,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_level=settings.log_level.lower(), proxy_headers=True, access_log=False,
+                server_header=False,
                 log_config=logging_config(level=settings.log_level,
                                           style=settings.log_format))
     return 0

@@ -16,14 +16,16 @@ from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
 from app.consents.router import router as consents_router
 from app.core.business_days import calendar_from_settings
-from app.core.config import Settings, resolve_secrets, resolved_settings
+from app.core.config import Settings, get_settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
 from app.core.docs import install_docs
 from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
+from app.core.limits import RequestLimitsMiddleware
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
+from app.core.ratelimit import RateLimitMiddleware
 from app.core.security import TokenVerifier
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
@@ -133,11 +135,16 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             await http.aclose()
             await engine.dispose()
 
+    configured = settings or get_settings()
+    openapi_url = "/openapi.json" if configured.serves_docs else None
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
                   generate_unique_id_function=operation_id)
-    install_docs(app)
+    if openapi_url:
+        install_docs(app)
     app.openapi = lambda: _openapi(app)
+    app.add_middleware(RateLimitMiddleware, settings=configured)
+    app.add_middleware(RequestLimitsMiddleware, settings=configured)
     app.add_middleware(TelemetryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)

@@ -41,7 +41,7 @@ BUCKETS = (
                                         "fastapi/dependencies")),
     ("SQLAlchemy (statement, ORM, results)", ("sqlalchemy/",)),
     ("asyncpg (protocol, codecs)", ("asyncpg/",)),
-    ("policy decision + projection", ("app/policy/", "app/core/access.py")),
+    ("policy decision + projection", ("app/policy/", "app/access/")),
     ("middleware", ("app/core/middleware.py", "starlette/middleware", "middleware/errors")),
     ("uvicorn / HTTP protocol", ("uvicorn/", "httptools", "h11")),
     ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop")),

@@ -25,6 +25,8 @@ from app.models import Base
 from app.policy.roles import Role
 
 TEST_DATABASE_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL")
+# The limiter stays on, with limits no test reaches; tests/api/test_rate_limits.py sets low ones.
+RATE_LIMITED = ("reads", "writes", "rights_requests", "code_checks", "complaints")
 
 
 def _reset_postgres(url: str) -> None:
@@ -53,6 +55,7 @@ def settings(tmp_path_factory) -> Settings:
         jwt_secret=secrets.token_urlsafe(32),
         encryption_keys={"test1": base64.b64encode(os.urandom(32)).decode()},
         blind_index_key=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
+        **{f"rate_limit_{kind}": "100000/minute" for kind in RATE_LIMITED},
     )
 
 

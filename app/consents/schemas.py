@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from app.access.projection import GatedView
 
@@ -12,7 +12,7 @@ class ConsentChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"granted": False}]})
 
-    granted: bool
+    granted: StrictBool
 
 
 class ConsentEventView(BaseModel):

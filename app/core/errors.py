@@ -11,6 +11,9 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     └── domain errors in each domain's `errors.py`
     RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
+    oversized body -> 413 `body_too_large`, headers -> 431, token -> 401 (`app.core.limits`)
+    lost or unreachable database -> 503 `database_unavailable` with `Retry-After`
+    over a rate limit -> 429 `rate_limited` with `Retry-After` (`app.core.ratelimit`)
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
@@ -18,10 +21,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_TYPE_BASE = "https://privacy-api.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
 CARD_NUMBER_ERROR = "card_number_rejected"
 
 
@@ -111,11 +118,45 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
+    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed"),
+             413: ("body_too_large", "Content too large")}
     code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # every method of the path, not only those of the first route
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(_allowed_methods(
+            request.app.router.routes, request.scope)))}
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
+
+
+def _allowed_methods(routes, scope) -> set[str]:
+    """The methods of every route whose path matches, looking into included routers."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods |= _allowed_methods(inner.routes, scope)
+        elif route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
+def _lost_database(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (not that a statement was wrong)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, PoolTimeout | OSError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a lost or unreachable database; any other database error stays a 500."""
+    if not _lost_database(exc):
+        raise exc
+    return problem_response(
+        status=503, code="database_unavailable", title="Service unavailable",
+        detail="The database cannot be reached right now; nothing was saved. Try again.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def problem_schema() -> dict:
@@ -128,6 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in (DBAPIError, PoolTimeout, OSError):  # OSError: drivers' refused connections
+        app.add_exception_handler(error, _database_error)
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
@@ -141,6 +184,7 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
     ]),
     401: ("Missing or invalid token", [
         ("unauthenticated", "Unauthenticated", "Send `Authorization: Bearer <token>`."),
+        ("token_too_large", "Token too large", "The bearer token is longer than 8192 bytes."),
     ]),
     403: ("Purpose or role not permitted", [
         ("purpose_not_permitted", "Purpose not permitted",
@@ -171,12 +215,16 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
          "This Idempotency-Key was used with another body."),
     ]),
     429: ("Too many requests; wait `Retry-After` seconds", [
+        ("rate_limited", "Rate limited",
+         "Too many reads; try again in 12 seconds (see `Retry-After` and `RateLimit`)."),
         ("verification_locked", "Verification locked",
          "Too many wrong codes for this customer; try again in 300 seconds."),
         ("verification_code_recently_sent", "Verification locked",
          "A code was mailed to this customer moments ago; use it, or file again later."),
     ]),
-    503: ("Not ready", [
+    503: ("Unavailable; wait `Retry-After` seconds", [
+        ("database_unavailable", "Database unavailable",
+         "The database cannot be reached right now; nothing was saved. Try again shortly."),
         ("database_unreachable", "Not ready", "The database does not answer."),
         ("schema_not_current", "Not ready",
          "The database schema is not at the newest migration; run `privacy-api migrate`."),
@@ -186,9 +234,9 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
 
 
 def problem_doc(description: str, *, retry_after: bool = False) -> dict:
-    """OpenAPI entry of one more problem status a route answers."""
-    doc: dict = {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}},
-                 "description": description}
+    """OpenAPI entry of one more problem status a route answers; `document_problems` adds
+    its problem+json body and an example per code."""
+    doc: dict = {"description": description}
     if retry_after:
         doc["headers"] = {"Retry-After": {"description": "Seconds to wait.",
                                           "schema": {"type": "integer"}}}
@@ -221,7 +269,7 @@ def _description(status: int) -> str:
 
 PROBLEM_RESPONSES = {
     status: {"content": problem_content(status), "description": _description(status)}
-    for status in (400, 401, 403, 404, 422)
+    for status in (400, 401, 403, 404, 422, 429, 503)
 }
 
 

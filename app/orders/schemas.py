@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.access.projection import GatedView
-from app.core.fields import Currency, OrderNumber, PlainText, ShortCode
+from app.core.fields import Currency, Identifier, OrderNumber, PlainText, ShortCode
 from app.core.schemas import Receipt
 from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
 
@@ -43,8 +43,8 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE]})
 
     order_number: OrderNumber
-    customer_id: str = Field(max_length=36)
-    shipping_address_id: str = Field(max_length=36, description="Copied onto the order.")
+    customer_id: Identifier
+    shipping_address_id: Identifier = Field(description="Copied onto the order.")
     items: list[OrderItemIn] = Field(min_length=1, max_length=200)
     total_amount: Money
     currency: Currency

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from app.access.deps import WriterDep, allow
 from app.core.db import utcnow
 from app.core.deps import SessionDep
-from app.core.errors import PROBLEM_RESPONSES
+from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.pagination import Cursor
 from app.identity.public import CustomerId
 from app.policies import service
@@ -25,7 +25,8 @@ from app.policies.schemas import (
 from app.policy.roles import Role
 
 PUBLIC = {"security": []}  # OpenAPI: these reads need no token
-PUBLIC_RESPONSES = {**NOT_MODIFIED, 404: PROBLEM_RESPONSES[404]}
+PUBLIC_RESPONSES = {**NOT_MODIFIED, **{status: PROBLEM_RESPONSES[status]
+                                       for status in (400, 404, 422, 429, 503)}}
 
 public_router = APIRouter(prefix="/v1/policies", tags=["policies"])
 router = APIRouter(prefix="/v1/policies", tags=["policies"], responses=PROBLEM_RESPONSES,
@@ -89,7 +90,9 @@ async def publish_policy(payload: PolicyVersionCreate, caller: WriterDep, respon
 
 
 @router.post("/{version}/withdrawal", response_model=PolicyVersionRead,
-             summary="Withdraw a scheduled version")
+             summary="Withdraw a scheduled version",
+             responses={409: problem_doc("In effect already (`policy_already_effective`) or "
+                                         "withdrawn (`policy_withdrawn`)")})
 async def withdraw_policy(version: Version, caller: WriterDep):
     """Only before it takes effect (409 `policy_already_effective` after); unsent notices
     are dropped."""

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.access.projection import GatedView
+from app.core.fields import DocumentText, FreeLine, FreeText
 from app.policies.models import AcceptanceKind
 
 _EFFECTIVE = "2026-12-10T00:00:00Z"
@@ -18,9 +19,9 @@ class PolicyVersionCreate(BaseModel):
         "summary": "We now share the order number and amount with Klarna for instalments.",
         "significant": True, "effective_at": _EFFECTIVE}]})
 
-    label: str = Field(min_length=1, max_length=100)
-    text: str = Field(min_length=1, max_length=200_000, description="The full text, Markdown.")
-    summary: str = Field(min_length=1, max_length=2000, description="What changes, for people.")
+    label: FreeLine = Field(max_length=100)
+    text: DocumentText = Field(description="The full text, Markdown.")
+    summary: FreeText = Field(max_length=2000, description="What changes, for people.")
     significant: bool = Field(description="Changes the scope of collection or sharing rules: "
                                           "every customer is notified by email or SMS.")
     effective_at: AwareDatetime

@@ -46,7 +46,8 @@ class PrivacyRequest(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))  # the service's own words
+    rejection_reason_enc: Mapped[str | None] = mapped_column(Text)  # staff's words, encrypted
     code_hash: Mapped[str | None] = mapped_column(String(64))
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)

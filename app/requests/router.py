@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.access.deps import ReaderDep, allow
 from app.core.errors import PROBLEM_RESPONSES, AppError, problem_doc, problem_response
+from app.core.fields import QueryFlag
 from app.core.pagination import Cursor, Limit, Page
 from app.identity.public import CustomerUpdate
 from app.policy.roles import Role
@@ -83,7 +84,8 @@ async def verify_request(request_id: RequestId, payload: VerificationCode, calle
             dependencies=[allow(Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT)])
 async def list_requests(caller: ReaderDep, state: RequestState | None = None,
                         type: RequestType | None = None,
-                        overdue: Annotated[bool, Query(description="Open and past due.")] = False,
+                        overdue: Annotated[QueryFlag,
+                                           Query(description="Open and past due.")] = False,
                         cursor: Cursor = None, limit: Limit = 50) -> Any:
     """Requests by state and type, oldest first; `overdue=true` lists the late ones
     (`X-Purpose: oversight`)."""

@@ -10,6 +10,7 @@ from app.addresses.public import AddressView
 from app.audit.public import AccessLogEntry
 from app.complaints.public import ComplaintView
 from app.consents.public import ConsentState
+from app.core.fields import Identifier, ShortCode, StaffText
 from app.identity.public import CustomerUpdate, CustomerView
 from app.messages.public import MessageView
 from app.orders.public import OrderView
@@ -28,11 +29,11 @@ class RequestCreate(BaseModel):
         {"customer_id": _ID, "type": "correction", "changes": {"phone": "+8613900139000"}},
         {"customer_id": _ID, "type": "consent_withdrawal", "purposes": ["notifications"]}]})
 
-    customer_id: str = Field(max_length=36)
+    customer_id: Identifier
     type: RequestType
     changes: CustomerUpdate | None = Field(
         None, description="Correction only; without it, staff apply the correction later.")
-    purposes: list[str] | None = Field(
+    purposes: list[ShortCode] | None = Field(
         None, description="Consent withdrawal only; default: every consent-based purpose.")
 
     @model_validator(mode="after")
@@ -54,7 +55,7 @@ class VerificationCode(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "482913"}]})
 
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class Rejection(BaseModel):
@@ -63,7 +64,7 @@ class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reason": "The request was filed twice by mistake."}]})
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: StaffText
 
 
 class RequestView(GatedView):

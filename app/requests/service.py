@@ -27,7 +27,7 @@ from app.requests.errors import (
 )
 from app.requests.guard import Limits
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState, RequestType
-from app.requests.readers import REQUESTS
+from app.requests.readers import REJECTION_REASON, REQUESTS
 from app.requests.schemas import RequestCreate
 
 S, T = RequestState, RequestType
@@ -193,7 +193,7 @@ async def verify(caller: Reader, request_id: str, code: str, rules: Rules
     return await _view(caller, request.id)
 
 
-def _reject(request: PrivacyRequest, reason: str, now: datetime) -> None:
+def _reject(request: PrivacyRequest, reason: str | None, now: datetime) -> None:
     request.state, request.rejected_at, request.rejection_reason = S.REJECTED, now, reason
     request.code_hash = request.changes_enc = None
 
@@ -279,7 +279,9 @@ async def reject(caller: Reader, request_id: str, reason: str) -> Projection:
     request = await _writable(caller, request_id)
     if request.state not in OPEN_STATES:
         raise RequestNotOpen(f"This request is already {request.state}.")
-    _reject(request, reason, utcnow())
+    _reject(request, None, utcnow())
+    request.rejection_reason_enc = caller.keys.cipher.encrypt(reason, context=REJECTION_REASON,
+                                                              row_id=request.id)
     await repository.save(caller.session, request)
     await _notify(caller, request.customer_id, kind="request_outcome",
                   subject=f"Your {request.type.replace('_', ' ')} request",

@@ -38,7 +38,7 @@ ENCRYPTED = {  # table: columns holding `<name>_enc`, encrypted under "table.nam
     "message": ("subject", "body"),
     "complaint": ("subject", "body", "answer"),
     "outbox_message": ("recipient", "subject", "body"),
-    "privacy_request": ("changes",),
+    "privacy_request": ("changes", "rejection_reason"),
 }
 BATCH = 500
 
