@@ -12,8 +12,10 @@ from app.messages.models import Message
 from app.orders.models import Order, OrderItem
 from app.outbox.models import OutboxMessage
 from app.partners.models import Partner, PartnerWebhook
-from app.requests.models import PrivacyRequest
+from app.policies.models import PolicyAcceptance, PolicyNotice, PolicyVersion
+from app.requests.models import PrivacyRequest, VerificationGuard
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
            "IdempotencyRecord", "LegalDisclosure", "Message", "Order", "OrderItem",
-           "OutboxMessage", "Partner", "PartnerWebhook", "PrivacyRequest", "ShippingAddress"]
+           "OutboxMessage", "Partner", "PartnerWebhook", "PolicyAcceptance", "PolicyNotice",
+           "PolicyVersion", "PrivacyRequest", "ShippingAddress", "VerificationGuard"]

@@ -24,7 +24,8 @@ def partner_row(keys: Keys, *, partner_id: str, kind: PartnerKind, **overrides) 
               "agreement_reference": f"DPA-{partner_id}", "agreement_starts_on": date(2020, 1, 1),
               "agreement_ends_on": date(2099, 12, 31),
               "webhook_url": f"https://{partner_id}.example/hooks",
-              "secret_enc": keys.cipher.encrypt(PARTNER_SECRET, context=SECRET), **overrides}
+              "secret_enc": keys.cipher.encrypt(PARTNER_SECRET, context=SECRET,
+                                                    row_id=partner_id), **overrides}
     return Partner(**values)
 
 

@@ -170,7 +170,7 @@ async def read_page(reader: Reader, source: Source, stmt: Select[Any], *,
     return {"items": items, "next_cursor": following}
 
 
-async def record_write(caller: Writer, resource: Resource, action: str, *, subject_id: str | None,
+async def record_write(caller: Writer, resource: str, action: str, *, subject_id: str | None,
                        resource_id: str | None, fields: Iterable[str]) -> None:
     """Record a write, naming the fields changed but never their values."""
     purpose = caller.purpose if isinstance(caller, Reader) else None

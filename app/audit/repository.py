@@ -81,6 +81,6 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
         return (await connection.execute(recorded, all_params)).first()
 
 
-def about(subject_id: str) -> Select[tuple[AuditEntry]]:
+def about(subject_id: str) -> Select[AuditEntry]:
     """Entries about one subject (unordered: callers page or order them)."""
     return select(AuditEntry).where(AuditEntry.subject_id == subject_id)

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.access.projection import GatedView
+from app.core.fields import FreeLine, Identifier, PlainText, ShortCode
 from app.core.schemas import Receipt
 
 _CREATE = {"customer_id": "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d",
@@ -19,11 +20,11 @@ class DisclosureCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE]})
 
-    customer_id: str = Field(max_length=36)
-    authority: str = Field(min_length=2, max_length=200)
-    legal_basis: str = Field(min_length=2, max_length=500)
-    reference: str = Field(min_length=1, max_length=100)
-    fields: list[str] = Field(min_length=1, max_length=50,
+    customer_id: Identifier
+    authority: PlainText = Field(min_length=2)
+    legal_basis: FreeLine = Field(min_length=2)
+    reference: ShortCode = Field(max_length=100)
+    fields: list[ShortCode] = Field(min_length=1, max_length=50,
                               description="Names of the data categories or fields disclosed.")
     disclosed_at: datetime | None = Field(None, description="Defaults to now.")
     notify_after: date | None = Field(

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import gate
 from app.access.callers import Reader, Writer
-from app.audit import public as audit
 from app.core.crypto import Keys
 from app.core.db import utcnow
 from app.core.security import Actor
@@ -52,12 +51,11 @@ async def tell_customer(session: AsyncSession, keys: Keys, row: LegalDisclosure,
                       customer_id=row.customer_id)
     row.notified_at = now
     await session.flush()
-    await audit.record(session, actor, action="disclose", purpose=None,
-                       resource=str(Resource.DISCLOSURE),
-                       entries=[(row.customer_id, row.id, row.fields)])
-    await audit.record(session, actor, action="notify", purpose=None,
-                       resource=str(Resource.CUSTOMER),
-                       entries=[(row.customer_id, row.id, ["email"] if email else [])])
+    writer = Writer(session, actor, keys)
+    await gate.record_write(writer, Resource.DISCLOSURE, "disclose", subject_id=row.customer_id,
+                            resource_id=row.id, fields=row.fields)
+    await gate.record_write(writer, Resource.CUSTOMER, "notify", subject_id=row.customer_id,
+                            resource_id=row.id, fields=["email"] if email else [])
 
 
 async def record(caller: Writer, payload: DisclosureCreate) -> DisclosureReceipt:

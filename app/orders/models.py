@@ -76,6 +76,7 @@ class Order(Base):
     pseudonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erase_ship_to_on_arrival: Mapped[bool] = mapped_column(Boolean, default=False,
                                                            server_default=false())
+    ship_to_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_shop_order_status_ship_by", "fulfilment_status", "ship_by"),)
 

@@ -15,7 +15,7 @@ __all__ = ["OrderView", "ORDERS", "erase", "holdings", "records_of"]
 IN_TRANSIT = (FulfilmentStatus.PLACED, FulfilmentStatus.SHIPPED)
 
 
-def records_of(customer_id: str) -> Select[tuple[Order]]:
+def records_of(customer_id: str) -> Select[Order]:
     """The customer's orders with their items, oldest first (the caller was scoped before)."""
     return (select(Order).where(Order.customer_id == customer_id)
             .options(selectinload(Order.items)).order_by(Order.created_at, Order.id))

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.core.deps import IdempotencyKey
-from app.core.errors import PROBLEM_RESPONSES
+from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.orders import service
 from app.orders.models import FulfilmentStatus
 from app.orders.schemas import (
@@ -100,7 +100,10 @@ async def record_payment(order_number: OrderNumberPath, payload: PaymentUpdate, 
 
 @router.post("/orders/{order_number}/destruction", response_model=OrderReceipt,
              summary="Confirm the shipment's data was destroyed",
-             dependencies=[allow(Role.LOGISTICS_PARTNER)])
+             dependencies=[allow(Role.LOGISTICS_PARTNER)],
+             responses={409: problem_doc("Not delivered or cancelled yet "
+                                         "(`invalid_status_transition`), or confirmed before "
+                                         "(`destruction_already_confirmed`)")})
 async def confirm_destruction(order_number: OrderNumberPath, writer: WriterDep):
     """After delivery the carrier destroys its copy of the recipient's data, as the policy
     requires, and confirms it here; the confirmation is recorded in the audit trail."""

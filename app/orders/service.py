@@ -8,10 +8,15 @@ from app.access.errors import RoleNotPermitted
 from app.access.projection import Projection
 from app.addresses import public as addresses
 from app.core.business_days import BusinessCalendar
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.identity import public as identity
 from app.orders import promises, repository, updates
-from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
+from app.orders.errors import (
+    DestructionConfirmed,
+    EventBeforePrevious,
+    InvalidTransition,
+    OrderNotFound,
+)
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
@@ -46,7 +51,7 @@ async def place(caller: Writer, payload: OrderCreate, *, calendar: BusinessCalen
         caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
         address_id=payload.shipping_address_id)
     data = payload.model_dump(exclude={"items"})
-    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()},
+    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()}, id=new_id(),
                   fulfilment_status=F.PLACED)
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]
@@ -157,10 +162,16 @@ async def record_payment(caller: Writer, order_number: str,
 
 
 async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt:
-    """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
+    """Record the carrier's word that it destroyed its copy of a delivered shipment's data,
+    once (409 `destruction_already_confirmed` after that)."""
     order = await _writable(caller, order_number)
     if not arrived(order):
         raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
+    if order.ship_to_destroyed_at is not None:
+        raise DestructionConfirmed("The destruction of this shipment's data was confirmed "
+                                   f"at {order.ship_to_destroyed_at.isoformat()}.")
+    order.ship_to_destroyed_at = utcnow()
+    await repository.save(caller.session, order)
     fields = ["shipping_address"]
     await partners.confirm_destruction(caller.session, partner_id=caller.actor.partner_id or "",
                                        order_number=order.order_number)
@@ -168,4 +179,4 @@ async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt
                             subject_id=order.customer_id, resource_id=order.order_number,
                             fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
-                        at=utcnow())
+                        at=order.ship_to_destroyed_at)

@@ -3,8 +3,8 @@
 from datetime import timedelta
 from typing import Any
 
+from app.access import gate
 from app.access.callers import Writer
-from app.audit import public as audit
 from app.core.db import utcnow
 from app.core.pagination import fetch_page
 from app.partners import webhook_repository as webhooks
@@ -36,9 +36,8 @@ async def confirm_notice(caller: Writer, notice_id: str) -> NoticeConfirmation:
     if notice.confirmed_at is None:
         notice.confirmed_at = utcnow()
         await caller.session.flush()
-        await audit.record(caller.session, caller.actor, action="confirm", purpose=None,
-                           resource="partner_notice",
-                           entries=[(None, notice.id, ["confirmed_at"])])
+        await gate.record_write(caller, "partner_notice", "confirm", subject_id=None,
+                                resource_id=notice.id, fields=["confirmed_at"])
         if notice.request_id is not None:
             await requests.note_confirmation(caller.session, notice.request_id,
                                              notice.partner_id)

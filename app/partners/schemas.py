@@ -5,9 +5,10 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from app.core.fields import PlainText, ShortCode
 from app.partners.models import PartnerKind
 
-PartnerIdField = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$",
+PartnerIdField = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$",
                                       description="The `partner_id` claim of its tokens.")]
 
 _CREATE = {"id": "swiftship", "kind": "logistics", "display_name": "SwiftShip Logistics Ltd.",
@@ -23,8 +24,8 @@ class PartnerCreate(BaseModel):
 
     id: PartnerIdField
     kind: PartnerKind
-    display_name: str = Field(min_length=1, max_length=200)
-    agreement_reference: str = Field(min_length=1, max_length=100)
+    display_name: PlainText
+    agreement_reference: ShortCode = Field(max_length=100)
     agreement_starts_on: date
     agreement_ends_on: date
     webhook_url: AnyHttpUrl = Field(description="Where signed notices are POSTed.")

@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.access import gate
 from app.access.callers import Writer
-from app.audit import public as audit
 from app.core.crypto import Keys
 from app.core.db import utcnow
 from app.core.pagination import fetch_page
@@ -33,16 +33,17 @@ def view(partner: Partner, now: datetime | None = None) -> PartnerView:
 
 def signing_secrets(partner: Partner, keys: Keys, now: datetime) -> list[str]:
     """The secrets that sign a notice now: the current one, and the previous in its grace."""
-    found = [keys.cipher.decrypt(partner.secret_enc, context=SECRET)]
+    found = [keys.cipher.decrypt(partner.secret_enc, context=SECRET, row_id=partner.id)]
     if (partner.previous_secret_enc and partner.previous_secret_until
             and partner.previous_secret_until > now):
-        found.append(keys.cipher.decrypt(partner.previous_secret_enc, context=PREVIOUS_SECRET))
+        found.append(keys.cipher.decrypt(partner.previous_secret_enc, context=PREVIOUS_SECRET,
+                                         row_id=partner.id))
     return found
 
 
 async def _audit(caller: Writer, action: str, partner_id: str, fields: list[str]) -> None:
-    await audit.record(caller.session, caller.actor, action=action, purpose=None,
-                       resource=RESOURCE, entries=[(None, partner_id, fields)])
+    await gate.record_write(caller, RESOURCE, action, subject_id=None, resource_id=partner_id,
+                            fields=fields)
 
 
 async def register(caller: Writer, payload: PartnerCreate) -> PartnerSecret:
@@ -50,7 +51,8 @@ async def register(caller: Writer, payload: PartnerCreate) -> PartnerSecret:
     secret, now = new_secret(), utcnow()
     data = payload.model_dump()
     partner = Partner(**{**data, "webhook_url": str(payload.webhook_url)},
-                      secret_enc=caller.keys.cipher.encrypt(secret, context=SECRET),
+                      secret_enc=caller.keys.cipher.encrypt(secret, context=SECRET,
+                                                            row_id=payload.id),
                       created_at=now, updated_at=now)
     await repository.add(caller.session, partner)
     await _audit(caller, "create", partner.id, sorted(data) + ["signing_secret"])
@@ -92,10 +94,11 @@ async def rotate_secret(caller: Writer, partner_id: str, *, grace: timedelta) ->
     """Issue a new signing secret; the old one keeps signing for `grace` as well."""
     partner = await _get(caller, partner_id, for_update=True)
     cipher, now, secret = caller.keys.cipher, utcnow(), new_secret()
-    previous = cipher.decrypt(partner.secret_enc, context=SECRET)
-    partner.previous_secret_enc = cipher.encrypt(previous, context=PREVIOUS_SECRET)
+    previous = cipher.decrypt(partner.secret_enc, context=SECRET, row_id=partner.id)
+    partner.previous_secret_enc = cipher.encrypt(previous, context=PREVIOUS_SECRET,
+                                                 row_id=partner.id)
     partner.previous_secret_until = now + grace
-    partner.secret_enc = cipher.encrypt(secret, context=SECRET)
+    partner.secret_enc = cipher.encrypt(secret, context=SECRET, row_id=partner.id)
     partner.updated_at = now
     await caller.session.flush()
     await _audit(caller, "rotate_secret", partner_id, ["signing_secret"])

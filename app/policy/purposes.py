@@ -30,6 +30,8 @@ class Resource(StrEnum):
     ACCESS_LOG = "access_log"
     REQUEST = "request"
     DISCLOSURE = "disclosure"
+    POLICY_RECORD = "policy_record"
+    LOCKOUT = "verification_lockout"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -55,6 +57,9 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
     Resource.DISCLOSURE: ("id", "customer_id", "authority", "legal_basis", "reference",
                           "fields", "disclosed_at", "notify_after", "notified_at",
                           "recorded_by"),
+    Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
+    Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
+                       "locked_at", "locked_until", "locked"),
 }
 
 COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
@@ -111,6 +116,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -145,6 +151,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
                 Resource.REQUEST: _all(Resource.REQUEST),
                 Resource.DISCLOSURE: _all(Resource.DISCLOSURE) - {"recorded_by"},
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -161,6 +168,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             roles=frozenset({Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT}),
             fields={
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.LOCKOUT: _all(Resource.LOCKOUT),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.DISCLOSURE: _all(Resource.DISCLOSURE),

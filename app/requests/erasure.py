@@ -28,6 +28,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
     Idempotent: running it again on an erased customer changes nothing more.
     """
     now = utcnow()
+    await identity.lock(session, customer_id)  # first, so parallel deletions queue here
     in_transit = await orders.erase(session, customer_id, now)
     await addresses.erase(session, customer_id)
     await messages.erase(session, customer_id)
@@ -35,7 +36,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, retention_d
     await complaints.erase(session, customer_id)
     mine = PrivacyRequest.customer_id == customer_id
     await session.execute(update(PrivacyRequest).where(mine).values(
-        changes_enc=None, code_hash=None))
+        changes_enc=None, code_hash=None, rejection_reason_enc=None))
     await session.execute(update(PrivacyRequest).where(
         mine, PrivacyRequest.state.in_(OPEN_STATES)).values(
         state=RequestState.REJECTED, rejected_at=now,

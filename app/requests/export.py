@@ -16,6 +16,7 @@ from app.disclosures import public as disclosures
 from app.identity import public as identity
 from app.messages import public as messages
 from app.orders import public as orders
+from app.policies import public as policies
 from app.policy.purposes import Resource
 from app.requests.erasure import ORDER_LAW
 
@@ -27,6 +28,7 @@ SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
     ("consents", consents.CONSENTS, consents.records_of),
     ("access_log", audit.ACCESS_LOG, audit.records_of),
     ("disclosures", disclosures.DISCLOSURES, disclosures.records_of),
+    ("policies", policies.POLICY_RECORDS, policies.records_of),
 )
 """Export sections after identity; a section the purpose does not cover is left out."""
 

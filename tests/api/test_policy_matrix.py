@@ -126,10 +126,11 @@ def expected(role: Role, purpose: Purpose, resource: Resource) -> tuple[int, obj
     return 200, decision.fields
 
 
-MATRIX = list(itertools.product(Role, Purpose, (
-    r for r in Resource if r is not Resource.DISCLOSURE)))
-"""Disclosures are read on the privacy officer's routes and in the customer's export only:
-tests/api/test_disclosures.py covers them."""
+EXPORT_ONLY = {Resource.POLICY_RECORD}  # read only inside the access export (route inventory)
+# Lockouts are listed by the privacy officer only (tests/api/test_verification_limits.py);
+# disclosures are read on the officer's routes and in the export (tests/api/test_disclosures.py).
+MATRIX = [(r, p, x) for r, p, x in itertools.product(Role, Purpose, Resource)
+          if x not in {Resource.LOCKOUT, Resource.DISCLOSURE} | EXPORT_ONLY]
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource"), MATRIX,
@@ -193,7 +194,8 @@ def test_the_table_gives_each_purpose_the_roles_design_names():
     officer = {p for p, rule in PURPOSE_TABLE.items() if Role.PRIVACY_OFFICER in rule.roles}
     assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents, disclosures
     assert set(PURPOSE_TABLE[Purpose.OVERSIGHT].fields) == {
-        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.DISCLOSURE}
+        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.LOCKOUT,
+        Resource.DISCLOSURE}
 
 
 # Hard-coded expectations from DESIGN.md: they guard the table itself.
