@@ -5,6 +5,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,14 @@ def test_storefront_and_carrier_flows(privacy_client, tmp_path):
 
         storefront = client_for("--role", "storefront", "--sub", "shop")
         agent = client_for("--role", "support_agent", "--sub", "agent-7")
+        officer = client_for("--role", "privacy_officer", "--sub", "dpo")
+        registered = api("partners", "register_partner").sync(client=officer, body=(
+            models.PartnerCreate(
+                id="swiftship", kind=models.PartnerKind.LOGISTICS, display_name="SwiftShip Ltd.",
+                agreement_reference="DPA-2026-014", agreement_starts_on=date(2026, 1, 1),
+                agreement_ends_on=date(2030, 12, 31),
+                webhook_url="http://127.0.0.1:9/hooks")))
+        assert isinstance(registered, models.PartnerSecret), registered
         carrier = client_for("--role", "logistics_partner", "--sub", "carrier-bot",
                              "--partner-id", "swiftship")
 
