@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.addresses.router import router as addresses_router
+from app.audit.anchoring import anchor_from_settings
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
@@ -77,8 +78,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
             max_attempts=resolved.verification_max_attempts,
             retention_days=resolved.order_retention_days)
-        tasks = [asyncio.create_task(seal_forever(app.state.sessions,
-                                                  resolved.audit_seal_interval_seconds)),
+        app.state.audit_anchor = anchor_from_settings(resolved)
+        tasks = [asyncio.create_task(seal_forever(
+                     app.state.sessions, engine=engine, anchor=app.state.audit_anchor, http=http,
+                     interval=resolved.audit_seal_interval_seconds,
+                     checkpoint_interval=resolved.audit_checkpoint_interval_seconds)),
                  asyncio.create_task(deliver_forever(
                      app.state.sessions, app.state.keys, sender_from_settings(resolved),
                      interval=resolved.outbox_interval_seconds,

@@ -62,20 +62,21 @@ async def read_one(caller: Caller, resource: Resource, query: tuple[Select, dict
     the same statement; None if there is no such record for this caller."""
     stmt, params = query
     return await audit.fetch_one_recorded(
-        caller.session, stmt, params, caller.actor, action="read", purpose=str(caller.purpose),
+        caller.session, stmt, params, caller.actor, key=caller.keys.audit_key, action="read",
+        purpose=str(caller.purpose),
         resource=str(resource), subject_id=subject_id, resource_id=resource_id, fields=fields)
 
 
 async def audit_read(caller: Caller, resource: Resource,
                      entries: Iterable[tuple[str | None, str | None, Iterable[str]]]) -> None:
     """Record a read: one entry per (subject, resource id, fields returned)."""
-    await audit.record(caller.session, caller.actor, action="read", purpose=str(caller.purpose),
-                       resource=str(resource), entries=entries)
+    await audit.record(caller.session, caller.actor, key=caller.keys.audit_key, action="read",
+                       purpose=str(caller.purpose), resource=str(resource), entries=entries)
 
 
 async def audit_write(caller: Caller, resource: Resource, action: str, *, subject_id: str,
                       resource_id: str, fields: Iterable[str]) -> None:
     """Record a write, naming the fields changed but never their values."""
-    await audit.record(caller.session, caller.actor, action=action,
+    await audit.record(caller.session, caller.actor, key=caller.keys.audit_key, action=action,
                        purpose=str(caller.purpose) if caller.purpose else None,
                        resource=str(resource), entries=[(subject_id, resource_id, fields)])

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.audit.hashing import GENESIS_HASH
 from app.audit.models import AuditChainHead
+from app.audit.partitions import include_name, is_partition
 from app.core.config import async_database_url
 from app.core.migrations import current_revision, downgrade, head_revision, upgrade
 from app.models import Base
@@ -23,7 +24,7 @@ MODEL_TABLES = set(Base.metadata.tables)
 def _compare(connection) -> list:
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "compare_server_default": True,
-                          "target_metadata": Base.metadata})
+                          "target_metadata": Base.metadata, "include_name": include_name})
     return compare_metadata(context, Base.metadata)
 
 
@@ -31,7 +32,8 @@ async def _inspect(url: str) -> dict:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
-            tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            tables = {name for name in await connection.run_sync(
+                lambda c: inspect(c).get_table_names()) if not is_partition(name)}
             drift = await connection.run_sync(_compare) if tables >= MODEL_TABLES else None
             head = None
             if "audit_chain_head" in tables:

@@ -17,7 +17,7 @@ def _key() -> bytes:
 
 def _keys(*, blind: bytes = b"blind-index-key", pseudonym: bytes = b"pseudonym-key") -> Keys:
     return Keys(cipher=FieldCipher({"k1": _key()}, "k1"), blind_index_key=blind,
-                pseudonym_key=pseudonym)
+                pseudonym_key=pseudonym, audit_key=b"audit-key")
 
 
 def _tamper(token: str) -> str:
