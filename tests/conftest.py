@@ -8,6 +8,7 @@ Each test starts from empty tables: rows are deleted after every test. Tests com
 import base64
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -67,6 +68,9 @@ async def app(settings):
 @pytest.fixture(autouse=True)
 async def _clean_tables(app) -> AsyncIterator[None]:
     yield
+    resolved = app.state.settings
+    resolved.audit_checkpoint_file.unlink(missing_ok=True)
+    shutil.rmtree(resolved.audit_archive_dir, ignore_errors=True)
     async with app.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(delete(table))

@@ -77,9 +77,9 @@ class Walk:
         checkable = seq == self.seq + 1 and seq not in self._explained
         if seq > self.seq + 1:
             self._close_run()
-            gap = f"seq {self.seq + 1}" if seq == self.seq + 2 else \
-                f"seq {self.seq + 1}-{seq - 1}"
-            self.find("missing", f"entries {gap} are missing (deleted) before entry seq {seq} "
+            gap = f"entry seq {self.seq + 1} is" if seq == self.seq + 2 else \
+                f"entries seq {self.seq + 1}-{seq - 1} are"
+            self.find("missing", f"{gap} missing (deleted) before entry seq {seq} "
                                  f"(id {row['id']})")
         if not mac_ok(self.key, row, mac):
             self._close_run()
