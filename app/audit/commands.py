@@ -54,7 +54,9 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"sealed {sealed} new entries")
     if not report.ok:
         more = f" (and {report.omitted} more)" if report.omitted else ""
-        print(f"audit trail BROKEN: {len(report.findings)} findings{more}", file=sys.stderr)
+        count = len(report.findings)
+        print(f"audit trail BROKEN: {count} finding{'s' if count > 1 else ''}{more}",
+              file=sys.stderr)
         for finding in report.findings:
             print(f"  {finding.kind}: {finding.message}", file=sys.stderr)
         return 1

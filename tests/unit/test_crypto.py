@@ -164,6 +164,7 @@ def test_keys_from_settings_use_the_active_key():
         encryption_keys={"a1": base64.b64encode(old).decode(),
                          "a2": base64.b64encode(new).decode()},
         encryption_active_key_id="a2", blind_index_key="b", pseudonym_key="p",
+        audit_key="a",
     )
     keys = keys_from_settings(settings)
     token = keys.cipher.encrypt("Mei Lin", context=CONTEXT)
@@ -171,3 +172,4 @@ def test_keys_from_settings_use_the_active_key():
     legacy = FieldCipher({"a1": old}, "a1").encrypt("Mei Lin", context=CONTEXT)
     assert keys.cipher.decrypt(legacy, context=CONTEXT) == "Mei Lin"
     assert keys.email_index("X@Y.Z") == _keys(blind=b"b").email_index("x@y.z")
+    assert keys.audit_key == b"a"
