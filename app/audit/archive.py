@@ -22,7 +22,14 @@ from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEntry
-from app.audit.partitions import bound, monthly_partitions, next_month, partition_name
+from app.audit.partitions import (
+    DEFAULT_PARTITION,
+    bound,
+    ensure_partitions,
+    monthly_partitions,
+    next_month,
+    partition_name,
+)
 from app.core.errors import AppError
 
 BATCH = 5000
@@ -63,9 +70,14 @@ def eligible_months(candidates: list[date], *, before: date, retention_days: int
 
 
 async def _months(engine: AsyncEngine) -> list[date]:
-    async with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            caught = (await connection.execute(text(
+                f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') "
+                f"FROM {DEFAULT_PARTITION}"))).scalars()
+            await ensure_partitions(connection, [m.date() for m in caught])
             return await monthly_partitions(connection)
+    async with engine.connect() as connection:
         first, last = (await connection.execute(
             select(func.min(_ENTRY.c.occurred_at), func.max(_ENTRY.c.occurred_at)))).one()
     if first is None:
