@@ -11,21 +11,21 @@ import json
 from datetime import datetime
 
 GENESIS_HASH = "0" * 64
+_encoder = json.JSONEncoder(separators=(",", ":"))
 HASHED_COLUMNS = ("id", "occurred_at", "actor_id", "actor_role", "purpose", "action",
                   "subject_id", "resource", "resource_id", "fields", "request_id")
 
 
 def _canonical(values: dict) -> bytes:
-    canonical = [
-        values[c].isoformat() if isinstance(values[c], datetime) else values[c]
-        for c in HASHED_COLUMNS
-    ]
-    return json.dumps(canonical, separators=(",", ":")).encode()
+    canonical = [values[c] for c in HASHED_COLUMNS]
+    if isinstance(canonical[1], datetime):  # occurred_at; archived entries hold the text
+        canonical[1] = canonical[1].isoformat()
+    return _encoder.encode(canonical).encode()
 
 
 def entry_mac(key: bytes, values: dict) -> str:
     """HMAC-SHA256 over the canonical JSON of an entry's recorded columns."""
-    return hmac.new(key, b"entry:" + _canonical(values), hashlib.sha256).hexdigest()
+    return hmac.digest(key, b"entry:" + _canonical(values), "sha256").hex()
 
 
 def mac_ok(key: bytes, values: dict, mac: str | None) -> bool:
@@ -35,8 +35,7 @@ def mac_ok(key: bytes, values: dict, mac: str | None) -> bool:
 
 def link(key: bytes, previous_hash: str, this_entry_mac: str) -> str:
     """The chain hash of an entry: its MAC bound to everything before it, under the key."""
-    return hmac.new(key, f"chain:{previous_hash}{this_entry_mac}".encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"chain:{previous_hash}{this_entry_mac}".encode(), "sha256").hex()
 
 
 def legacy_entry_hash(values: dict) -> str:
