@@ -175,24 +175,29 @@ async def _check_ends(connection: AsyncConnection, walk: Walk, newest: Checkpoin
 
 
 async def _check_outside_chain(connection: AsyncConnection, walk: Walk, key: bytes) -> None:
-    """Entries the sealer set aside, and unsealed ones that would be: forged or pulled out."""
-    position = None
-    while True:
-        stmt = (select(*WALK_COLUMNS)
-                .where((_ENTRY.c.seq == REJECTED_SEQ) | _ENTRY.c.seq.is_(None))
-                .order_by(_ENTRY.c.occurred_at, _ENTRY.c.id).limit(BATCH))
-        if position:
-            stmt = stmt.where(tuple_(_ENTRY.c.occurred_at, _ENTRY.c.id) > position)
-        rows = (await connection.execute(stmt)).mappings().all()
-        for row in rows:
-            if not mac_ok(key, row, row["entry_mac"]):
-                state = "refused by the sealer" if row["seq"] else "not sealed yet"
-                walk.find("forged", f"forged entry id {row['id']} (written as "
-                                    f"{row['occurred_at'].isoformat()} by role "
-                                    f"{row['actor_role']}): its MAC does not verify; {state}")
-            elif row["seq"] == REJECTED_SEQ:
-                walk.find("pulled", f"entry id {row['id']} was pulled out of the chain (marked "
-                                    "refused) though its MAC verifies")
-        if len(rows) < BATCH:
-            return
-        position = (rows[-1]["occurred_at"], rows[-1]["id"])
+    """Entries the sealer set aside, and unsealed ones that would be: forged or pulled out.
+    Two queries, each served by its own index (seq, and the partial index of unsealed ones)."""
+    for outside in (_ENTRY.c.seq == REJECTED_SEQ, _ENTRY.c.seq.is_(None)):
+        position = None
+        while True:
+            stmt = (select(*WALK_COLUMNS).where(outside)
+                    .order_by(_ENTRY.c.occurred_at, _ENTRY.c.id).limit(BATCH))
+            if position:
+                stmt = stmt.where(tuple_(_ENTRY.c.occurred_at, _ENTRY.c.id) > position)
+            rows = (await connection.execute(stmt)).mappings().all()
+            for row in rows:
+                _check_outside(walk, key, row)
+            if len(rows) < BATCH:
+                break
+            position = (rows[-1]["occurred_at"], rows[-1]["id"])
+
+
+def _check_outside(walk: Walk, key: bytes, row) -> None:
+    if not mac_ok(key, row, row["entry_mac"]):
+        state = "refused by the sealer" if row["seq"] else "not sealed yet"
+        walk.find("forged", f"forged entry id {row['id']} (written as "
+                            f"{row['occurred_at'].isoformat()} by role {row['actor_role']}): "
+                            f"its MAC does not verify; {state}")
+    elif row["seq"] == REJECTED_SEQ:
+        walk.find("pulled", f"entry id {row['id']} was pulled out of the chain (marked "
+                            "refused) though its MAC verifies")
