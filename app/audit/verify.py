@@ -97,17 +97,13 @@ async def verify(connection: AsyncConnection, trust: Trust, *, full: bool = Fals
                                 f"trusted: {bad.reason}")
     await _check_ends(connection, walk, newest, head, trust)
     await _check_outside_chain(connection, walk, trust.key)
-    report.checked, report.start_seq, report.head_seq = walk.checked, walk_start(start), head[0]
+    report.checked, report.head_seq = walk.checked, head[0]
+    report.start_seq = start.seq if start else 0
     report.head_hash = walk.chain if walk.seq == head[0] else None
     report.findings, report.omitted = walk.findings, walk.omitted
     report.unsealed = await connection.scalar(
         select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))
     return report
-
-
-def walk_start(start: Checkpoint | None) -> int:
-    """The seq the walk started after."""
-    return start.seq if start else 0
 
 
 def _trusted(lines: Iterator[Checkpoint | BadCheckpoint], bad: list[BadCheckpoint]
