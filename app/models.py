@@ -10,8 +10,10 @@ from app.identity.models import Customer
 from app.messages.models import Message
 from app.orders.models import Order, OrderItem
 from app.outbox.models import OutboxMessage
-from app.requests.models import PrivacyRequest
+from app.policies.models import PolicyAcceptance, PolicyNotice, PolicyVersion
+from app.requests.models import PrivacyRequest, VerificationGuard
 
 __all__ = ["AuditChainHead", "AuditEntry", "Base", "Complaint", "ConsentEvent", "Customer",
            "IdempotencyRecord", "Message", "Order", "OrderItem", "OutboxMessage",
-           "PrivacyRequest", "ShippingAddress"]
+           "PolicyAcceptance", "PolicyNotice", "PolicyVersion", "PrivacyRequest",
+           "ShippingAddress", "VerificationGuard"]

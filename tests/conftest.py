@@ -26,6 +26,8 @@ from app.models import Base
 from app.policy.roles import Role
 
 TEST_DATABASE_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL")
+# The limiter stays on, with limits no test reaches; tests/api/test_rate_limits.py sets low ones.
+RATE_LIMITED = ("reads", "writes", "rights_requests", "code_checks", "complaints")
 
 
 def _reset_postgres(url: str) -> None:
@@ -54,6 +56,9 @@ def settings(tmp_path_factory) -> Settings:
         jwt_secret=secrets.token_urlsafe(32),
         encryption_keys={"test1": base64.b64encode(os.urandom(32)).decode()},
         blind_index_key=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
+        audit_key=secrets.token_urlsafe(32),
+        audit_signing_key=base64.b64encode(os.urandom(32)).decode(),
+        **{f"rate_limit_{kind}": "100000/minute" for kind in RATE_LIMITED},
     )
 
 
@@ -73,7 +78,10 @@ async def _clean_tables(app) -> AsyncIterator[None]:
     shutil.rmtree(resolved.audit_archive_dir, ignore_errors=True)
     async with app.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+            if table.name == "policy_version":  # keep version 1, seeded by the migration
+                await connection.execute(delete(table).where(table.c.version != 1))
+            else:
+                await connection.execute(delete(table))
         await connection.execute(insert(AuditChainHead).values(
             id=1, last_seq=0, last_hash=GENESIS_HASH))
 

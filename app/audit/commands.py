@@ -39,8 +39,12 @@ def _progress(checked: int, seq: int) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from app.audit.anchoring import anchor_from_settings
     from app.audit.verify import verify
+    from app.core.migrations import current_revision
 
     anchor = anchor_from_settings(resolved_settings())
+    if asyncio.run(_with_engine(current_revision, plain=True)) is None:
+        print("audit chain intact: 0 entries (no schema yet: `privacy-api migrate` creates it)")
+        return 0
 
     async def check(engine):
         async with engine.connect() as connection:
@@ -157,7 +161,7 @@ def _partitions(args: argparse.Namespace) -> int:
 
 
 def _grant(args: argparse.Namespace) -> int:
-    from app.core.grants import grant_app_role
+    from app.audit.grants import grant_app_role
 
     if not resolved_settings().database_url.startswith("postgresql"):
         print("error: database roles need PostgreSQL", file=sys.stderr)
@@ -172,28 +176,29 @@ def _grant(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands) -> None:
-    """Register the `audit` and `db` command groups."""
+def add_commands(commands, defaults: dict) -> None:
+    """Register the `audit` and `db` command groups (`defaults`: the configuration checks)."""
     audit = commands.add_parser("audit", help="audit trail tools")
     group = audit.add_subparsers(dest="audit_command", required=True)
     verify = group.add_parser("verify", help="seal pending entries, verify the trail")
     verify.add_argument("--no-seal", action="store_true", help="verify only")
     verify.add_argument("--full", action="store_true",
                         help="walk every entry, not only those after the last checkpoint")
-    verify.set_defaults(run=_verify)
+    verify.set_defaults(run=_verify, **defaults)
     group.add_parser("checkpoint", help="seal, verify and write a signed checkpoint"
-                     ).set_defaults(run=_checkpoint)
+                     ).set_defaults(run=_checkpoint, **defaults)
     group.add_parser("public-key", help="print the key that verifies checkpoints"
-                     ).set_defaults(run=_public_key)
+                     ).set_defaults(run=_public_key, **defaults)
     archive = group.add_parser("archive", help="export months past retention, then drop them")
     archive.add_argument("--before", type=_month, required=True, help="YYYY-MM (exclusive)")
-    archive.set_defaults(run=_archive)
+    archive.set_defaults(run=_archive, **defaults)
     partitions = group.add_parser("partitions", help="create upcoming monthly partitions")
     partitions.add_argument("--ahead", type=int, default=3, help="months after this one")
-    partitions.set_defaults(run=_partitions)
+    partitions.set_defaults(run=_partitions, **defaults)
 
     db = commands.add_parser("db", help="database administration")
     db_group = db.add_subparsers(dest="db_command", required=True)
     grant = db_group.add_parser("grant", help="create/limit the role the app runs as")
-    grant.add_argument("--app-role", required=True)
-    grant.set_defaults(run=_grant)
+    grant.add_argument("--app-role", required=True,
+                       help="the login role the app runs as (created if missing)")
+    grant.set_defaults(run=_grant, **defaults)

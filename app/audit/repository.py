@@ -10,7 +10,6 @@ from app.audit.hashing import entry_mac
 from app.audit.models import AuditEntry
 from app.core.db import new_id, utcnow
 from app.core.middleware import request_id_var
-from app.core.pagination import fetch_page
 from app.core.security import Actor
 
 ENTRY_TABLE = AuditEntry.__table__
@@ -85,9 +84,6 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
         return (await connection.execute(recorded, all_params)).first()
 
 
-async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,
-                     limit: int) -> tuple[list[AuditEntry], str | None]:
-    """Entries about one subject, newest first."""
-    return await fetch_page(session, select(AuditEntry).where(AuditEntry.subject_id == subject_id),
-                            AuditEntry.occurred_at, AuditEntry.id, cursor=cursor, limit=limit,
-                            descending=True)
+def about(subject_id: str) -> Select[AuditEntry]:
+    """Entries about one subject (unordered: callers page or order them)."""
+    return select(AuditEntry).where(AuditEntry.subject_id == subject_id)

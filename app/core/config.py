@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRETS_FILE = "secrets.json"
 GENERATED_SECRETS = ("jwt_secret", "blind_index_key", "pseudonym_key", "audit_key")
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -93,7 +94,17 @@ class Settings(BaseSettings):
     audit_archive_dir: Path | None = Field(
         None, description="Folder of archived audit entries; default <data_dir>/audit-archive."
     )
-    log_level: str = Field("INFO", description="Python log level.")
+    log_level: str = Field(
+        "INFO", description="Python log level of the app's loggers (DEBUG, INFO, WARNING, ...)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line, access lines with request id, "
+        "role, route, status and duration."
+    )
+    metrics_enabled: bool | None = Field(
+        None, description="Serve Prometheus metrics at `/metrics`; default on in development, "
+        "off in production."
+    )
     business_timezone: str = Field(
         "Asia/Shanghai", description="Time zone of customer-service hours (UTC+8)."
     )
@@ -110,6 +121,28 @@ class Settings(BaseSettings):
     )
     verification_max_attempts: int = Field(
         5, ge=1, description="Wrong codes allowed before the request must be restarted."
+    )
+    verification_lock_after: int = Field(
+        5, ge=1, description="Wrong codes for one customer, across all its requests, before "
+        "code checks and code mails for that customer are locked."
+    )
+    verification_actor_lock_after: int = Field(
+        50, ge=1, description="Wrong codes by one caller (token subject), across all "
+        "customers, before that caller's code checks and code mails are locked."
+    )
+    verification_lock_base_seconds: int = Field(
+        300, ge=1, description="First lockout; each further one doubles (base * 2^k)."
+    )
+    verification_lock_max_seconds: int = Field(
+        86400, ge=1, description="Longest lockout; the doubling stops here."
+    )
+    verification_lock_window_seconds: int = Field(
+        86400, ge=1, description="Quiet time (no wrong code, no lockout) after which wrong "
+        "codes and earlier lockouts are forgotten."
+    )
+    verification_resend_seconds: int = Field(
+        300, ge=0, description="At most one code mail per customer in this time; filing "
+        "again within it answers the pending request instead of mailing another code."
     )
     order_retention_days: int = Field(
         3650, ge=1, description="How long the law requires order records to be kept."
@@ -133,6 +166,67 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         10, ge=1, description="Delivery attempts before an outbox message is given up."
     )
+    sms_gateway_url: str | None = Field(
+        None, description="HTTP SMS gateway messages are POSTed to; without one, SMS are "
+        "written to the SMS folder."
+    )
+    sms_gateway_token: SecretStr | None = Field(
+        None, description="Bearer token for the SMS gateway, if it wants one."
+    )
+    sms_dir: Path | None = Field(
+        None, description="Folder for SMS when no gateway is set; default <data_dir>/sms."
+    )
+    notice_rate_per_second: float = Field(
+        50.0, gt=0, description="Policy change notices scheduled per second (email and SMS)."
+    )
+    notice_interval_seconds: float = Field(
+        10.0, gt=0, description="How often the server looks for unfinished policy notice runs."
+    )
+
+    docs_enabled: bool | None = Field(
+        None, description="Serve /docs, /redoc and /openapi.json; default: on in development only."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body accepted; larger ones get 413."
+    )
+    max_header_bytes: int = Field(
+        16_384, ge=1024, description="Largest total size of a request's headers; more get 431."
+    )
+    max_token_bytes: int = Field(
+        4096, ge=256, description="Longest bearer token (Authorization header) accepted; 401."
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        86_400, ge=60, description="Longest token lifetime (exp - iat) accepted."
+    )
+    jwt_leeway_seconds: int = Field(
+        30, ge=0, description="Clock skew allowed for a token's iat in the future."
+    )
+    rate_limit_enabled: bool = Field(True, description="Answer 429 when a rate limit is hit.")
+    redis_url: str | None = Field(
+        None, description="Redis shared by replicas for rate limits, e.g. redis://127.0.0.1:6379;"
+        " without it, each process counts in memory."
+    )
+    rate_limit_reads: str = Field(
+        "600/minute", description="GET requests per actor (limits notation, e.g. 10/second)."
+    )
+    rate_limit_writes: str = Field("120/minute", description="Other /v1 writes per actor.")
+    rate_limit_rights_requests: str = Field(
+        "10/hour", description="Rights requests filed (POST /v1/requests) per actor."
+    )
+    rate_limit_code_checks: str = Field(
+        "30/hour", description="Verification code checks per actor."
+    )
+    rate_limit_complaints: str = Field(
+        "10/hour", description="Complaints filed (POST /v1/complaints) per actor."
+    )
+    rate_limit_address_factor: int = Field(
+        10, ge=1, description="Per client address, each limit times this factor."
+    )
+    rate_limit_role_factors: dict[str, int] = Field(
+        default_factory=lambda: {"storefront": 100, "support_agent": 10,
+                                 "logistics_partner": 20, "payment_partner": 20},
+        description="Roles acting for many customers get their limits times this factor.",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
@@ -145,7 +239,16 @@ class Settings(BaseSettings):
             self.audit_checkpoint_file = self.data_dir / "audit-checkpoints.jsonl"
         if self.audit_archive_dir is None:
             self.audit_archive_dir = self.data_dir / "audit-archive"
+        if self.sms_dir is None:
+            self.sms_dir = self.data_dir / "sms"
         return self
+
+    @property
+    def serves_docs(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json are served."""
+        if self.docs_enabled is None:
+            return self.environment == "development"
+        return self.docs_enabled
 
     @property
     def is_sqlite(self) -> bool:
@@ -180,6 +283,20 @@ def _missing(settings: Settings) -> list[str]:
     return missing
 
 
+def _refuse_unsafe_production(settings: Settings, missing: list[str]) -> None:
+    """Raise `MissingSecrets` naming the first setting production cannot run with."""
+    if missing:
+        names = ", ".join(f"PRIVACY_{m.upper()}" for m in missing)
+        raise MissingSecrets(f"production needs explicit secrets: {names}")
+    for name in GENERATED_SECRETS:
+        secret = getattr(settings, name)
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise MissingSecrets(
+                f"PRIVACY_{name.upper()} must be at least {MIN_SECRET_BYTES} bytes in production")
+    if settings.jwt_jwks_url and not settings.jwt_jwks_url.lower().startswith("https://"):
+        raise MissingSecrets("PRIVACY_JWT_JWKS_URL must be an https:// URL in production")
+
+
 def _new_dev_secrets() -> dict[str, object]:
     generated: dict[str, object] = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
     generated["encryption_keys"] = {"dev1": base64.b64encode(os.urandom(32)).decode()}
@@ -207,9 +324,8 @@ def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
 def resolve_secrets(settings: Settings) -> Settings:
     """Return settings with every secret present, or raise `MissingSecrets` in production."""
     missing = _missing(settings)
-    if missing and settings.environment == "production":
-        names = ", ".join(f"PRIVACY_{m.upper()}" for m in missing)
-        raise MissingSecrets(f"production needs explicit secrets: {names}")
+    if settings.environment == "production":
+        _refuse_unsafe_production(settings, missing)
     if missing:
         dev = _load_dev_secrets(settings.data_dir)
         updates: dict[str, object] = {

@@ -73,6 +73,7 @@ class Order(Base):
     pseudonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erase_ship_to_on_arrival: Mapped[bool] = mapped_column(Boolean, default=False,
                                                            server_default=false())
+    ship_to_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list["OrderItem"]] = relationship(
         lazy="raise", order_by="OrderItem.position", cascade="all, delete-orphan")

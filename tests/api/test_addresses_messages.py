@@ -218,8 +218,8 @@ async def stored_message(session, app) -> tuple[Message, str, str | None]:
     """The one stored message row, with its body and subject decrypted."""
     row = await session.scalar(select(Message))
     cipher = app.state.keys.cipher
-    return (row, cipher.decrypt(row.body_enc, context="message.body"),
-            cipher.decrypt_optional(row.subject_enc, context="message.subject"))
+    return (row, cipher.decrypt(row.body_enc, context="message.body", row_id=row.id),
+            cipher.decrypt_optional(row.subject_enc, context="message.subject", row_id=row.id))
 
 
 @pytest.mark.parametrize("text,masked", [

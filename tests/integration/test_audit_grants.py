@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.audit.chain import seal
+from app.audit.grants import grant_app_role, grant_statements
 from app.audit.models import AuditEntry
 from app.core.db import utcnow
-from app.core.grants import grant_app_role, grant_statements
 from tests.integration.audit_support import audit_key, cli, entry_values, insert_rows
 
 pytestmark = pytest.mark.skipif(

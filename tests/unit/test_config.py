@@ -132,21 +132,57 @@ def test_production_with_every_secret_resolves(tmp_path):
     keys = {"k1": base64.b64encode(os.urandom(32)).decode(),
             "k2": base64.b64encode(os.urandom(32)).decode()}
     resolved = resolve_secrets(_settings(
-        tmp_path, environment="production", jwt_secret="s", blind_index_key="b",
-        pseudonym_key="p", encryption_keys=keys, encryption_active_key_id="k1",
-        audit_key="a", audit_signing_key=base64.b64encode(os.urandom(32)).decode()))
+        tmp_path, environment="production", jwt_secret="s" * 32, blind_index_key="b" * 32,
+        pseudonym_key="p" * 32, encryption_keys=keys, encryption_active_key_id="k1",
+        audit_key="a" * 32, audit_signing_key=base64.b64encode(os.urandom(32)).decode()))
     assert resolved.encryption_active_key_id == "k1"
-    assert resolved.jwt_secret.get_secret_value() == "s"
+    assert resolved.jwt_secret.get_secret_value() == "s" * 32
     assert not (tmp_path / DEV_SECRETS_FILE).exists()
+
+
+def _production(tmp_path, **overrides):
+    values = {"environment": "production", "jwt_secret": "s" * 32, "blind_index_key": "b" * 32,
+              "pseudonym_key": "p" * 32, "audit_key": "a" * 32,
+              "audit_signing_key": base64.b64encode(os.urandom(32)).decode(),
+              "encryption_keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}
+    return _settings(tmp_path, **(values | overrides))
+
+
+@pytest.mark.parametrize("name", ["jwt_secret", "blind_index_key", "pseudonym_key",
+                                  "audit_key"])
+def test_production_refuses_secrets_shorter_than_32_bytes(tmp_path, name):
+    """A 31-byte secret stops production, in one line naming the setting."""
+    with pytest.raises(MissingSecrets) as exc:
+        resolve_secrets(_production(tmp_path, **{name: "x" * 31}))
+    assert str(exc.value) == f"PRIVACY_{name.upper()} must be at least 32 bytes in production"
+
+
+def test_production_refuses_a_jwks_url_without_https(tmp_path):
+    """RS256 keys fetched over plain http could be swapped in transit: refused."""
+    with pytest.raises(MissingSecrets, match="PRIVACY_JWT_JWKS_URL must be an https://"):
+        resolve_secrets(_production(tmp_path, jwt_algorithm="RS256",
+                                    jwt_jwks_url="http://idp.example/jwks.json"))
+    resolved = resolve_secrets(_production(tmp_path, jwt_algorithm="RS256",
+                                           jwt_jwks_url="https://idp.example/jwks.json"))
+    assert resolved.jwt_jwks_url == "https://idp.example/jwks.json"
+
+
+def test_docs_are_served_in_development_only_unless_configured(tmp_path):
+    """The docs default follows the environment; the setting overrides it."""
+    assert _settings(tmp_path).serves_docs
+    assert not _production(tmp_path).serves_docs
+    assert _production(tmp_path, docs_enabled=True).serves_docs
+    assert not _settings(tmp_path, docs_enabled=False).serves_docs
 
 
 def test_active_key_must_be_configured(tmp_path):
     """An active key id naming no configured key is refused."""
     with pytest.raises(MissingSecrets, match="PRIVACY_ENCRYPTION_ACTIVE_KEY_ID"):
         resolve_secrets(_settings(
-            tmp_path, environment="production", jwt_secret="s", blind_index_key="b",
-            pseudonym_key="p", encryption_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
-            encryption_active_key_id="k9", audit_key="a",
+            tmp_path, environment="production", jwt_secret="s" * 32, blind_index_key="b" * 32,
+            pseudonym_key="p" * 32,
+            encryption_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
+            encryption_active_key_id="k9", audit_key="a" * 32,
             audit_signing_key=base64.b64encode(os.urandom(32)).decode()))
 
 
