@@ -1,5 +1,5 @@
-"""The `privacy-api` command: serve, migrate, mint dev tokens, verify the audit chain,
-deliver the outbox, send policy change notices."""
+"""The `privacy-api` command: serve, migrate, mint dev tokens, audit trail tools (verify,
+checkpoint, archive), database grants, deliver the outbox, send policy change notices."""
 
 import argparse
 import asyncio
@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 import httpx
 import yaml
 
+from app.audit.commands import add_commands as add_audit_commands
 from app.core.config import DEV_SECRETS_FILE, MissingSecrets, get_settings, resolved_settings
 from app.core.preflight import ConfigurationError, check, load_settings
 from app.observability.logs import configure_logging, logging_config
@@ -75,41 +76,6 @@ async def _with_session(work):
         return await work(session_factory(engine))
     finally:
         await engine.dispose()
-
-
-def _audit_verify(args: argparse.Namespace) -> int:
-    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-
-    from app.audit.chain import verify
-    from app.audit.sealer import seal_pending
-    from app.core.migrations import current_revision
-
-    async def run(sessions):
-        if await current_revision(sessions.kw["bind"]) is None:
-            return 0, None
-        sealed = 0 if args.no_seal else await seal_pending(sessions)
-        # Verify on a plain engine: on SQLite the service's engine would hold the write lock
-        # (BEGIN IMMEDIATE) for the whole walk and stall every request meanwhile.
-        reader = create_async_engine(get_settings().database_url)
-        try:
-            async with AsyncSession(reader) as session:
-                return sealed, await verify(session)
-        finally:
-            await reader.dispose()
-
-    sealed, verdict = asyncio.run(_with_session(run))
-    if verdict is None:
-        print("audit chain intact: 0 entries (no schema yet: `privacy-api migrate` creates it)")
-        return 0
-    if sealed:
-        print(f"sealed {sealed} new entries")
-    if not verdict.ok:
-        print(f"audit chain BROKEN after {verdict.checked} good entries: {verdict.problem}",
-              file=sys.stderr)
-        return 1
-    note = f" ({verdict.problem})" if verdict.problem else ""
-    print(f"audit chain intact: {verdict.checked} entries{note}")
-    return 0
 
 
 def _outbox_run(args: argparse.Namespace) -> int:
@@ -280,11 +246,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="storefront only: the customer signed in to this session")
     token.set_defaults(run=_token, checks=False)
 
-    audit = commands.add_parser("audit", help="audit trail tools")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="seal pending entries, verify the chain")
-    verify.add_argument("--no-seal", action="store_true", help="verify only")
-    verify.set_defaults(run=_audit_verify, **defaults)
+    add_audit_commands(commands, defaults)
 
     outbox = commands.add_parser("outbox", help="outgoing email tools")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
+from app.audit.anchoring import anchor_from_settings
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
@@ -118,8 +119,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             max_attempts=resolved.verification_max_attempts,
             retention_days=resolved.order_retention_days,
             limits=limits_from_settings(resolved))
-        tasks = [asyncio.create_task(seal_forever(app.state.sessions,
-                                                  resolved.audit_seal_interval_seconds)),
+        app.state.audit_anchor = anchor_from_settings(resolved)
+        tasks = [asyncio.create_task(seal_forever(
+                     app.state.sessions, engine=engine, anchor=app.state.audit_anchor, http=http,
+                     interval=resolved.audit_seal_interval_seconds,
+                     checkpoint_interval=resolved.audit_checkpoint_interval_seconds)),
                  asyncio.create_task(deliver_forever(
                      app.state.sessions, app.state.keys,
                      sender_from_settings(resolved, http=http),

@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.audit.partitions import include_name
 from app.core.config import Settings, async_database_url
 from app.models import Base
 
@@ -26,7 +27,8 @@ def _url() -> str:
 
 def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

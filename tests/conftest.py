@@ -8,6 +8,7 @@ Each test starts from empty tables: rows are deleted after every test. Tests com
 import base64
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -56,6 +57,8 @@ def settings(tmp_path_factory) -> Settings:
         jwt_secret=secrets.token_urlsafe(32),
         encryption_keys={"test1": base64.b64encode(os.urandom(32)).decode()},
         blind_index_key=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
+        audit_key=secrets.token_urlsafe(32),
+        audit_signing_key=base64.b64encode(os.urandom(32)).decode(),
         **{f"rate_limit_{kind}": "100000/minute" for kind in RATE_LIMITED},
     )
 
@@ -71,6 +74,9 @@ async def app(settings):
 @pytest.fixture(autouse=True)
 async def _clean_tables(app) -> AsyncIterator[None]:
     yield
+    resolved = app.state.settings
+    resolved.audit_checkpoint_file.unlink(missing_ok=True)
+    shutil.rmtree(resolved.audit_archive_dir, ignore_errors=True)
     async with app.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == "policy_version":  # keep version 1, seeded by the migration

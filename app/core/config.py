@@ -1,6 +1,7 @@
 """Settings, read from `PRIVACY_*` environment variables (or a `.env` file)."""
 
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -13,7 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRETS_FILE = "secrets.json"
-GENERATED_SECRETS = ("jwt_secret", "blind_index_key", "pseudonym_key")
+GENERATED_SECRETS = ("jwt_secret", "blind_index_key", "pseudonym_key", "audit_key")
 MIN_SECRET_BYTES = 32
 
 
@@ -68,6 +69,30 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of outbound HTTP.")
     audit_seal_interval_seconds: float = Field(
         1.0, gt=0, description="How often the server links new audit entries into the chain."
+    )
+    audit_key: SecretStr | None = Field(
+        None, description="HMAC key of audit entry MACs and the audit chain; the database never "
+        "holds it. Generated into the data dir in development.",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        None, description="Base64 Ed25519 private key (32 bytes) that signs audit checkpoints; "
+        "generated into the data dir in development.",
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        60.0, gt=0, description="How often the server writes a signed audit checkpoint."
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None, description="Append-only JSON-lines file of signed audit checkpoints; "
+        "default <data_dir>/audit-checkpoints.jsonl.",
+    )
+    audit_checkpoint_url: str | None = Field(
+        None, description="Where each signed audit checkpoint is also POSTed (JSON), if set."
+    )
+    audit_retention_days: int = Field(
+        400, ge=1, description="Audit entries older than this may be archived out of the database."
+    )
+    audit_archive_dir: Path | None = Field(
+        None, description="Folder of archived audit entries; default <data_dir>/audit-archive."
     )
     log_level: str = Field(
         "INFO", description="Python log level of the app's loggers (DEBUG, INFO, WARNING, ...)."
@@ -233,6 +258,10 @@ class Settings(BaseSettings):
         self.database_url = async_database_url(self.database_url)
         if self.mail_dir is None:
             self.mail_dir = self.data_dir / "mail"
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.data_dir / "audit-checkpoints.jsonl"
+        if self.audit_archive_dir is None:
+            self.audit_archive_dir = self.data_dir / "audit-archive"
         if self.sms_dir is None:
             self.sms_dir = self.data_dir / "sms"
         return self
@@ -272,6 +301,8 @@ def _missing(settings: Settings) -> list[str]:
             missing.append("jwt_jwks_url")
     if not settings.encryption_keys:
         missing.append("encryption_keys")
+    if settings.audit_signing_key is None:
+        missing.append("audit_signing_key")
     return missing
 
 
@@ -289,20 +320,27 @@ def _refuse_unsafe_production(settings: Settings, missing: list[str]) -> None:
         raise MissingSecrets("PRIVACY_JWT_JWKS_URL must be an https:// URL in production")
 
 
-def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
-    """Read the generated development secrets, creating them on first start."""
-    path = data_dir / DEV_SECRETS_FILE
-    if path.exists():
-        return json.loads(path.read_text())
-    data_dir.mkdir(parents=True, exist_ok=True)
-    generated = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
+def _new_dev_secrets() -> dict[str, object]:
+    generated: dict[str, object] = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
     generated["encryption_keys"] = {"dev1": base64.b64encode(os.urandom(32)).decode()}
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process generated them first
-        return json.loads(path.read_text())
-    with os.fdopen(fd, "w") as handle:
-        json.dump(generated, handle)
+    generated["audit_signing_key"] = base64.b64encode(os.urandom(32)).decode()
+    return generated
+
+
+def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
+    """Read the generated development secrets, creating them (or ones added since) on start."""
+    path = data_dir / DEV_SECRETS_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / f"{DEV_SECRETS_FILE}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # replicas starting at once must agree on one set
+        current = json.loads(path.read_text()) if path.exists() else {}
+        generated = _new_dev_secrets() | current
+        if generated != current:
+            fresh = path.with_suffix(".tmp")
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(generated, handle)
+            os.replace(fresh, path)
     return generated
 
 
@@ -314,7 +352,8 @@ def resolve_secrets(settings: Settings) -> Settings:
     if missing:
         dev = _load_dev_secrets(settings.data_dir)
         updates: dict[str, object] = {
-            name: SecretStr(dev[name]) for name in missing if name in GENERATED_SECRETS
+            name: SecretStr(dev[name]) for name in missing
+            if name in (*GENERATED_SECRETS, "audit_signing_key")
         }
         if "encryption_keys" in missing:
             generated = dev["encryption_keys"]

@@ -88,6 +88,7 @@ class Keys:
     cipher: FieldCipher
     blind_index_key: bytes
     pseudonym_key: bytes
+    audit_key: bytes
 
     def email_index(self, email: str) -> str:
         """Keyed blind index of an email address, case-insensitive."""
@@ -113,4 +114,5 @@ def keys_from_settings(settings: Settings) -> Keys:
         cipher=cipher,
         blind_index_key=settings.blind_index_key.get_secret_value().encode(),
         pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+        audit_key=settings.audit_key.get_secret_value().encode(),
     )

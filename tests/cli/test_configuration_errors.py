@@ -65,8 +65,9 @@ def test_production_names_each_missing_secret(tmp_path):
     result = run_cli("migrate", cwd=tmp_path, PRIVACY_DATA_DIR=str(tmp_path / "data"),
                      PRIVACY_ENVIRONMENT="production")
     lines = _refused(result, "PRIVACY_JWT_SECRET", "PRIVACY_BLIND_INDEX_KEY",
-                     "PRIVACY_PSEUDONYM_KEY", "PRIVACY_ENCRYPTION_KEYS")
-    assert len(lines) == 4
+                     "PRIVACY_PSEUDONYM_KEY", "PRIVACY_AUDIT_KEY", "PRIVACY_ENCRYPTION_KEYS",
+                     "PRIVACY_AUDIT_SIGNING_KEY")
+    assert len(lines) == 6
     assert not (tmp_path / "data" / "secrets.json").exists()
 
 
@@ -76,6 +77,7 @@ def test_rs256_with_a_jwks_url_needs_no_hs256_secret(tmp_path):
                      PRIVACY_ENVIRONMENT="production", PRIVACY_JWT_ALGORITHM="RS256",
                      PRIVACY_JWT_JWKS_URL="https://idp.example/jwks.json",
                      PRIVACY_BLIND_INDEX_KEY="b" * 32, PRIVACY_PSEUDONYM_KEY="p" * 32,
+                     PRIVACY_AUDIT_KEY="a" * 32, PRIVACY_AUDIT_SIGNING_KEY=GOOD_KEY,
                      PRIVACY_ENCRYPTION_KEYS=f'{{"k1": "{GOOD_KEY}"}}')
     assert result.returncode == 0, result.stderr
     assert (data_dir / "privacy.db").exists()

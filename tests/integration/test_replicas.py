@@ -18,6 +18,8 @@ def test_two_replicas_start_together_on_an_empty_database(postgres_scratch_url, 
         "PRIVACY_JWT_SECRET": secrets.token_urlsafe(32),
         "PRIVACY_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "PRIVACY_PSEUDONYM_KEY": secrets.token_urlsafe(32),
+        "PRIVACY_AUDIT_KEY": secrets.token_urlsafe(32),
+        "PRIVACY_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PRIVACY_ENCRYPTION_KEYS": f'{{"k1": "{base64.b64encode(os.urandom(32)).decode()}"}}',
     }
     ports = [free_port(), free_port()]

@@ -17,7 +17,7 @@ def _key() -> bytes:
 
 def _keys(*, blind: bytes = b"blind-index-key", pseudonym: bytes = b"pseudonym-key") -> Keys:
     return Keys(cipher=FieldCipher({"k1": _key()}, "k1"), blind_index_key=blind,
-                pseudonym_key=pseudonym)
+                pseudonym_key=pseudonym, audit_key=b"audit-key")
 
 
 def _tamper(token: str) -> str:
@@ -174,6 +174,7 @@ def test_keys_from_settings_use_the_active_key():
         encryption_keys={"a1": base64.b64encode(old).decode(),
                          "a2": base64.b64encode(new).decode()},
         encryption_active_key_id="a2", blind_index_key="b", pseudonym_key="p",
+        audit_key="a",
     )
     keys = keys_from_settings(settings)
     token = keys.cipher.encrypt("Mei Lin", context=CONTEXT, row_id=ROW)
@@ -181,3 +182,4 @@ def test_keys_from_settings_use_the_active_key():
     legacy = FieldCipher({"a1": old}, "a1").encrypt("Mei Lin", context=CONTEXT, row_id=ROW)
     assert keys.cipher.decrypt(legacy, context=CONTEXT, row_id=ROW) == "Mei Lin"
     assert keys.email_index("X@Y.Z") == _keys(blind=b"b").email_index("x@y.z")
+    assert keys.audit_key == b"a"
