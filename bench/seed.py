@@ -1,27 +1,33 @@
-"""Seed a fresh benchmark database: customers with addresses and orders, encrypted for real."""
+"""Seed a fresh benchmark database: customers with addresses and orders, encrypted for real.
+
+PostgreSQL is filled set-based inside the database (`scale_seed.py`: a million customers and ten
+million audit entries in minutes); SQLite, kept small, with the app's own models, row by row.
+"""
 
 import argparse
 import asyncio
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from app.addresses.views import write_address
-from app.identity.views import seal_identity
-from app.orders.views import copy_ship_to
+from scale_seed import customer_id, order_number, order_status, seed_postgres
 from sqlalchemy import insert, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.addresses.models import ShippingAddress
+from app.addresses.readers import write_address
 from app.core.config import Settings, resolve_secrets
 from app.core.crypto import Keys, keys_from_settings
 from app.core.db import create_engine
 from app.core.migrations import upgrade
 from app.identity.models import Customer
+from app.identity.readers import seal_identity
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentMethod
+from app.orders.readers import copy_ship_to
 
 PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 CHUNK = 2000
@@ -46,7 +52,7 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
     for n in range(customers):
         created = now - timedelta(days=rng.randrange(1, 900), seconds=rng.randrange(86400))
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        customer = Customer(id=str(uuid.uuid4()), created_at=created, updated_at=created)
+        customer = Customer(id=customer_id(n), created_at=created, updated_at=created)
         seal_identity(customer, keys, {
             "name": f"{first} {last}", "email": f"{first}.{last}.{n}@example.com".lower(),
             "phone": f"+4930{rng.randrange(10**7, 10**8)}" if rng.random() < 0.8 else None})
@@ -56,12 +62,13 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
             country, state, city = rng.choice(PLACES)
             address = ShippingAddress(id=str(uuid.uuid4()), customer_id=customer.id,
                                       created_at=created, updated_at=created)
-            write_address(address, keys, {
+            plain = {
                 "recipient_name": f"{first} {last}", "phone": f"+4930{rng.randrange(10**7)}",
                 "country": country, "state": state, "city": city,
                 "street": f"{rng.choice(LAST)}strasse", "house_number": str(rng.randint(1, 200)),
-                "postal_code": f"{rng.randrange(10000, 99999)}"})
-            addresses.append(address)
+                "postal_code": f"{rng.randrange(10000, 99999)}"}
+            write_address(address, keys, plain)
+            addresses.append((address, plain))
             rows[ShippingAddress].append(_row(address))
         for k in range(rng.randint(0, 4)):
             rows[Order].append(_row(_order(keys, rng, customer, rng.choice(addresses), n, k,
@@ -69,14 +76,14 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
     return rows
 
 
-def _order(keys: Keys, rng: random.Random, customer: Customer, address: ShippingAddress,
-           n: int, k: int, items: list[dict]) -> Order:
+def _order(keys: Keys, rng: random.Random, customer: Customer,
+           address: tuple[ShippingAddress, dict], n: int, k: int, items: list[dict]) -> Order:
     """One order with its items (appended to `items`), shipped to a copy of `address`."""
     placed = customer.created_at + timedelta(days=rng.randrange(1, 60))
     status = rng.choice(list(FulfilmentStatus))
     order = Order(
-        id=str(uuid.uuid4()), order_number=f"BN-{n:06d}-{k}", customer_id=customer.id,
-        shipping_address_id=address.id, currency="EUR",
+        id=str(uuid.uuid4()), order_number=order_number(n, k), customer_id=customer.id,
+        shipping_address_id=address[0].id, currency="EUR",
         payment_method=rng.choice(list(PaymentMethod)).value, payment_status="paid",
         fulfilment_status=status.value, logistics_partner_id="swiftship",
         payment_partner_id="paypal", placed_at=placed,
@@ -84,7 +91,7 @@ def _order(keys: Keys, rng: random.Random, customer: Customer, address: Shipping
         delivered_at=placed + timedelta(days=3) if status == "delivered" else None,
         cancelled_at=placed + timedelta(hours=2) if status == "cancelled" else None,
         created_at=placed, updated_at=placed)
-    copy_ship_to(order, address, keys)
+    copy_ship_to(order, address[1], keys)
     total = Decimal(0)
     for position in range(rng.randint(1, 3)):
         name, price = rng.choice(PRODUCTS)
@@ -128,8 +135,18 @@ async def _insert(settings: Settings, rows: dict[type, list[dict]]) -> None:
         await engine.dispose()
 
 
-def seed(settings: Settings, customers: int = 10_000, rng_seed: int = 7) -> list[str]:
-    """Create a fresh, migrated database holding `customers` customers; return their ids."""
+@dataclass(frozen=True)
+class Seeded:
+    """What the benchmark may ask for: customer ids and orders whose address is still shared."""
+
+    customer_ids: list[str]
+    open_orders: list[str]
+
+
+def seed(settings: Settings, customers: int = 10_000, *, audit_rows: int = 0, requests: int = 0,
+         rng_seed: int = 7) -> Seeded:
+    """Create a fresh, migrated database holding `customers` customers (and on PostgreSQL
+    `audit_rows` sealed audit entries and `requests` privacy requests)."""
     if settings.is_sqlite:
         path = Path(make_url(settings.database_url).database)
         for suffix in ("", "-wal", "-shm"):
@@ -139,9 +156,18 @@ def seed(settings: Settings, customers: int = 10_000, rng_seed: int = 7) -> list
         asyncio.run(recreate_postgres(settings.database_url))
     upgrade(settings.database_url)
     keys = keys_from_settings(resolve_secrets(settings))
+    if not settings.is_sqlite:
+        dsn = make_url(settings.database_url).set(drivername="postgresql")
+        seed_postgres(dsn.render_as_string(hide_password=False), keys, customers=customers,
+                      audit_rows=audit_rows, requests=requests)
+        return Seeded([customer_id(n) for n in range(customers)],
+                      [order_number(n, k) for n in range(customers) for k in (0, 1)
+                       if order_status(n, k) in ("placed", "shipped")])
     rows = build_rows(keys, customers, random.Random(rng_seed))
     asyncio.run(_insert(settings, rows))
-    return [row["id"] for row in rows[Customer]]
+    return Seeded([row["id"] for row in rows[Customer]],
+                  [row["order_number"] for row in rows[Order]
+                   if row["fulfilment_status"] in ("placed", "shipped")])
 
 
 def main() -> None:
@@ -150,9 +176,12 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--data-dir", type=Path, required=True, help="where secrets live")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--audit-rows", type=int, default=0, help="PostgreSQL only")
+    parser.add_argument("--requests", type=int, default=0, help="PostgreSQL only")
     args = parser.parse_args()
-    ids = seed(Settings(data_dir=args.data_dir, database_url=args.database_url), args.customers)
-    print(f"seeded {len(ids)} customers")
+    seeded = seed(Settings(data_dir=args.data_dir, database_url=args.database_url),
+                  args.customers, audit_rows=args.audit_rows, requests=args.requests)
+    print(f"seeded {len(seeded.customer_ids)} customers")
 
 
 if __name__ == "__main__":

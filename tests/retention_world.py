@@ -14,11 +14,12 @@ async def stored_text(session, keys) -> str:
     values = []
     for table in Base.metadata.sorted_tables:
         for row in (await session.execute(select(table))).all():
+            row_id = row._mapping.get("id")
             for column, value in zip(table.columns, row, strict=True):
                 values.append(str(value))
                 if column.name.endswith("_enc") and value:
                     values.append(keys.cipher.decrypt(
-                        value, context=f"{table.name}.{column.name[:-4]}"))
+                        value, context=f"{table.name}.{column.name[:-4]}", row_id=row_id))
     await session.rollback()
     return "\n".join(values)
 

@@ -8,6 +8,7 @@ from app.access.callers import Reader, Writer
 from app.access.errors import PurposeNotPermitted, PurposeRequired, RoleNotPermitted, UnknownPurpose
 from app.core.deps import CurrentActor, SessionDep, verified_actor
 from app.core.security import Actor
+from app.partners import public as partners
 from app.policy.decisions import Reason, parse_purpose, purposes_for, role_may_use
 from app.policy.purposes import Purpose
 from app.policy.roles import Role
@@ -36,12 +37,21 @@ def _purpose(actor: Actor, named: str | None) -> Purpose:
     return purpose
 
 
+async def _partner_active(request: Request, session: SessionDep, actor: Actor) -> None:
+    """Refuse a partner token whose partner is not active (once per request)."""
+    if actor.partner_id is not None and not getattr(request.state, "partner_active", False):
+        await partners.ensure_token_partner(session, actor)
+        request.state.partner_active = True
+
+
 async def _reader(request: Request, session: SessionDep, x_purpose: XPurpose = None) -> Reader:
     actor = await verified_actor(request)  # called directly: one dependency less on the hot path
+    await _partner_active(request, session, actor)
     return Reader(session, actor, request.app.state.keys, _purpose(actor, x_purpose))
 
 
 async def _writer(request: Request, session: SessionDep, actor: CurrentActor) -> Writer:
+    await _partner_active(request, session, actor)
     return Writer(session, actor, request.app.state.keys)
 
 
@@ -53,9 +63,11 @@ WriterDep = Annotated[Writer, Depends(_writer)]
 
 
 def allow(*roles: Role) -> Any:
-    """Dependency that lets only these roles through (403 `role_not_permitted` otherwise)."""
+    """Dependency that lets only these roles through (403 `role_not_permitted` otherwise);
+    a partner token of an inactive partner gets 403 `partner_not_active` first."""
 
-    async def check(actor: CurrentActor) -> None:
+    async def check(request: Request, session: SessionDep, actor: CurrentActor) -> None:
+        await _partner_active(request, session, actor)
         if actor.role not in roles:
             raise RoleNotPermitted(f"Role {actor.role} may not do this.")
 

@@ -72,7 +72,8 @@ async def _fetch(session: AsyncSession, query: Query) -> list[Any]:
 
 async def _audit(reader: Reader, source: Source,
                  entries: Iterable[tuple[str | None, str | None, Iterable[str]]]) -> None:
-    await audit.record(reader.session, reader.actor, action="read", purpose=str(reader.purpose),
+    await audit.record(reader.session, reader.actor, key=reader.keys.audit_key, action="read",
+                       purpose=str(reader.purpose),
                        resource=str(source.resource), entries=entries)
 
 
@@ -113,9 +114,9 @@ async def read_known(reader: Reader, source: Source, query: tuple[Select[Any], d
     await _ensure_consent(reader, subject_id)
     stmt, params = query
     row = await audit.fetch_one_recorded(
-        reader.session, stmt, params, reader.actor, action="read", purpose=str(reader.purpose),
-        resource=str(source.resource), subject_id=subject_id, resource_id=resource_id,
-        fields=fields)
+        reader.session, stmt, params, reader.actor, key=reader.keys.audit_key, action="read",
+        purpose=str(reader.purpose), resource=str(source.resource), subject_id=subject_id,
+        resource_id=resource_id, fields=fields)
     if row is None:
         raise source.not_found()
     return _project(reader, source, fields, row)
@@ -170,10 +171,17 @@ async def read_page(reader: Reader, source: Source, stmt: Select[Any], *,
     return {"items": items, "next_cursor": following}
 
 
-async def record_write(caller: Writer, resource: Resource, action: str, *, subject_id: str | None,
+async def record_write(caller: Writer, resource: str, action: str, *, subject_id: str | None,
                        resource_id: str | None, fields: Iterable[str]) -> None:
     """Record a write, naming the fields changed but never their values."""
     purpose = caller.purpose if isinstance(caller, Reader) else None
-    await audit.record(caller.session, caller.actor, action=action,
+    await audit.record(caller.session, caller.actor, key=caller.keys.audit_key, action=action,
                        purpose=str(purpose) if purpose else None, resource=str(resource),
                        entries=[(subject_id, resource_id, fields)])
+
+
+async def record_aggregate_read(reader: Reader, resource: str, fields: Iterable[str]) -> None:
+    """Record a read of figures about groups, not about anyone (no subject, no projection)."""
+    await audit.record(reader.session, reader.actor, key=reader.keys.audit_key, action="read",
+                       purpose=str(reader.purpose), resource=resource,
+                       entries=[(None, None, fields)])

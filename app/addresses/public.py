@@ -14,7 +14,7 @@ from app.core.security import Actor
 __all__ = ["AddressView", "ADDRESSES", "erase", "plain_address", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[ShippingAddress]]:
+def records_of(customer_id: str) -> Select[ShippingAddress]:
     """The customer's addresses, oldest first (the caller was scoped before)."""
     return (select(ShippingAddress).where(ShippingAddress.customer_id == customer_id)
             .order_by(ShippingAddress.created_at, ShippingAddress.id))
@@ -27,7 +27,8 @@ async def plain_address(session: AsyncSession, keys: Keys, actor: Actor, *, cust
     if address is None:
         raise AddressNotFound()
     values = {name: keys.cipher.decrypt_optional(getattr(address, f"{name}_enc"),
-                                                 context=context(name)) for name in ENCRYPTED}
+                                                 context=context(name), row_id=address.id)
+              for name in ENCRYPTED}
     return values | {"country": address.country, "state": address.state, "city": address.city}
 
 

@@ -20,7 +20,7 @@ def context(name: str) -> str:
 
 def _decrypted(name: str) -> FieldReader:
     return lambda a, k: k.cipher.decrypt_optional(getattr(a, f"{name}_enc"),
-                                                  context=context(name))
+                                                  context=context(name), row_id=a.id)
 
 
 def _plain(name: str) -> FieldReader:
@@ -42,11 +42,13 @@ ADDRESSES = Source(resource=Resource.ADDRESS, readers=ADDRESS_READERS,
 
 
 def write_address(address: ShippingAddress, keys: Keys, changes: dict[str, Any]) -> list[str]:
-    """Write plaintext address values onto the row, encrypting the personal ones."""
+    """Write plaintext address values onto the row (its id set), encrypting the personal
+    ones."""
     for name, value in changes.items():
         if name in ENCRYPTED:
             setattr(address, f"{name}_enc",
-                    keys.cipher.encrypt_optional(value, context=context(name)))
+                    keys.cipher.encrypt_optional(value, context=context(name),
+                                                 row_id=address.id))
         else:
             setattr(address, name, value)
     return sorted(changes)

@@ -8,14 +8,14 @@ from app.core.security import Actor
 from app.identity import public as identity
 
 
-def of_customer(actor: Actor, customer_id: str) -> Select[tuple[ShippingAddress]]:
+def of_customer(actor: Actor, customer_id: str) -> Select[ShippingAddress]:
     """A customer's addresses, if this actor may see the customer."""
     return select(ShippingAddress).where(
         ShippingAddress.customer_id == customer_id,
         ShippingAddress.customer_id.in_(identity.visible_ids(actor)))
 
 
-def one(actor: Actor, customer_id: str, address_id: str) -> Select[tuple[ShippingAddress]]:
+def one(actor: Actor, customer_id: str, address_id: str) -> Select[ShippingAddress]:
     """One address of a customer, if this actor may see the customer."""
     return of_customer(actor, customer_id).where(ShippingAddress.id == address_id)
 

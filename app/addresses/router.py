@@ -12,7 +12,7 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
 from app.core.schemas import Receipt
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.policy.roles import Role
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/addresses", tags=["addresses"],

@@ -10,7 +10,7 @@ from app.addresses.errors import AddressNotFound
 from app.addresses.models import ShippingAddress
 from app.addresses.readers import ADDRESS_READERS, ADDRESSES, write_address
 from app.addresses.schemas import AddressCreate, AddressUpdate
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.core.schemas import Receipt
 from app.identity import public as identity
 from app.policy.purposes import Resource
@@ -27,7 +27,7 @@ async def _address(caller: Writer, customer_id: str, address_id: str) -> Shippin
 async def add(caller: Writer, customer_id: str, payload: AddressCreate) -> Receipt:
     """Add an address to a customer's book."""
     await identity.ensure_visible(caller, customer_id)
-    address = ShippingAddress(customer_id=customer_id)
+    address = ShippingAddress(id=new_id(), customer_id=customer_id)
     fields = write_address(address, caller.keys, payload.model_dump(exclude_none=True))
     await repository.save(caller.session, address)
     await gate.record_write(caller, Resource.ADDRESS, "create", subject_id=customer_id,

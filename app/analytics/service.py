@@ -6,7 +6,6 @@ from app.access.errors import PurposeNotPermitted
 from app.analytics.errors import UnknownDimension
 from app.analytics.repository import DIMENSIONS, order_groups
 from app.analytics.schemas import OrderAggregates, OrderGroup
-from app.audit import public as audit
 from app.policy.purposes import Resource
 
 MEASURES = ("currency", "orders", "total_amount", "average_delivery_days", "complaints")
@@ -28,9 +27,7 @@ async def order_aggregates(caller: Reader, group_by: tuple[str, ...], *, k: int
         raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover analytics.")
     stmt = order_groups(caller.session.bind.dialect.name, group_by, k=k)
     rows = (await caller.session.execute(stmt)).mappings().all()
-    await audit.record(caller.session, caller.actor, action="read", purpose=str(caller.purpose),
-                       resource=str(Resource.ANALYTICS),
-                       entries=[(None, None, [*group_by, *MEASURES])])
+    await gate.record_aggregate_read(caller, Resource.ANALYTICS, [*group_by, *MEASURES])
     groups = [OrderGroup(**{**row, "average_delivery_days": None
                             if row["average_delivery_days"] is None
                             else round(float(row["average_delivery_days"]), 2)})

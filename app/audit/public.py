@@ -11,6 +11,6 @@ __all__ = ["ACCESS_LOG", "AccessLogEntry", "AuditEntry", "fetch_one_recorded", "
            "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[AuditEntry]]:
+def records_of(customer_id: str) -> Select[AuditEntry]:
     """Every entry about a customer, oldest first: who read or changed what, and why."""
     return about(customer_id).order_by(AuditEntry.occurred_at, AuditEntry.id)

@@ -7,7 +7,7 @@ from app.audit import service
 from app.audit.schemas import AccessLogEntry
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Cursor, Limit, Page
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/access-log", tags=["audit"],
                    responses=PROBLEM_RESPONSES)

@@ -10,7 +10,7 @@ from app.complaints.schemas import ComplaintView
 __all__ = ["ComplaintView", "COMPLAINTS", "erase", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[Complaint]]:
+def records_of(customer_id: str) -> Select[Complaint]:
     """The customer's complaints, oldest first (the caller was scoped before)."""
     return (select(Complaint).where(Complaint.customer_id == customer_id)
             .order_by(Complaint.received_at, Complaint.id))

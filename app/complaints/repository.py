@@ -12,14 +12,14 @@ from app.identity import public as identity
 from app.policy.roles import Role
 
 
-def readable(actor: Actor) -> Select[tuple[Complaint]]:
+def readable(actor: Actor) -> Select[Complaint]:
     """Complaints this actor may see: a customer only its own."""
     if actor.role is Role.CUSTOMER:
         return select(Complaint).where(Complaint.customer_id == actor.sub)
     return select(Complaint).where(Complaint.customer_id.in_(identity.visible_ids(actor)))
 
 
-def one(actor: Actor, complaint_id: str) -> Select[tuple[Complaint]]:
+def one(actor: Actor, complaint_id: str) -> Select[Complaint]:
     """One complaint, if this actor may see it."""
     return readable(actor).where(Complaint.id == complaint_id)
 
@@ -34,7 +34,7 @@ async def customer_of(session: AsyncSession, actor: Actor, complaint_id: str) ->
 
 
 def listed(actor: Actor, *, answered: bool | None, overdue_at: datetime | None
-           ) -> Select[tuple[Complaint]]:
+           ) -> Select[Complaint]:
     """Complaints by whether they are answered; `overdue_at` keeps unanswered ones due before."""
     stmt = readable(actor)
     if answered is not None:

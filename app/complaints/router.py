@@ -10,6 +10,7 @@ from app.complaints.schemas import ComplaintAnswer, ComplaintCreate, ComplaintSt
 from app.core.business_days import BusinessCalendar
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.fields import QueryFlag
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
 from app.core.schemas import Receipt
@@ -39,8 +40,8 @@ async def record_complaint(payload: ComplaintCreate, caller: WriterDep, request:
 
 @router.get("", response_model=Page[ComplaintStatus], response_model_exclude_unset=True,
             summary="List complaints, e.g. overdue", dependencies=[allow(*STAFF)])
-async def list_complaints(caller: ReaderDep, answered: bool | None = None,
-                          overdue: Annotated[bool, Query(description="Unanswered, past due.")]
+async def list_complaints(caller: ReaderDep, answered: QueryFlag | None = None,
+                          overdue: Annotated[QueryFlag, Query(description="Unanswered, past due.")]
                           = False, cursor: Cursor = None, limit: Limit = 50):
     """Complaints without their text, oldest first (`X-Purpose: oversight` or `service`)."""
     return await service.list_complaints(caller, answered=answered, overdue=overdue,

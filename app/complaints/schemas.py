@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from app.access.projection import GatedView
 from app.complaints.models import ComplaintKind
-from app.core.fields import FreeLine, FreeText
+from app.core.fields import FreeLine, FreeText, Identifier
 
 _ID = "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d"
 
@@ -18,7 +18,7 @@ class ComplaintCreate(BaseModel):
         {"customer_id": _ID, "kind": "complaint", "subject": "Who read my address?",
          "body": "I think my address was shared with someone it should not have been."}]})
 
-    customer_id: str = Field(max_length=36)
+    customer_id: Identifier
     kind: ComplaintKind = ComplaintKind.INQUIRY
     subject: FreeLine | None = None
     body: FreeText

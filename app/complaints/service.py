@@ -11,7 +11,7 @@ from app.complaints.models import Complaint
 from app.complaints.readers import ANSWER, BODY, COMPLAINTS, SUBJECT
 from app.complaints.schemas import ComplaintCreate
 from app.core.business_days import BusinessCalendar
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.core.schemas import Receipt
 from app.identity import public as identity
 from app.outbox.service import enqueue
@@ -23,12 +23,12 @@ ANSWER_WITHIN_BUSINESS_DAYS = 3
 async def record(caller: Writer, payload: ComplaintCreate, calendar: BusinessCalendar) -> Receipt:
     """Record a complaint; its answer is due 3 business days after it arrived."""
     await identity.ensure_visible(caller, payload.customer_id)
-    now, cipher = utcnow(), caller.keys.cipher
+    now, cipher, row_id = utcnow(), caller.keys.cipher, new_id()
     complaint = Complaint(
-        customer_id=payload.customer_id, kind=payload.kind, received_at=now,
+        id=row_id, customer_id=payload.customer_id, kind=payload.kind, received_at=now,
         due_at=calendar.due_at(now, ANSWER_WITHIN_BUSINESS_DAYS),
-        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT),
-        body_enc=cipher.encrypt(payload.body, context=BODY))
+        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT, row_id=row_id),
+        body_enc=cipher.encrypt(payload.body, context=BODY, row_id=row_id))
     await repository.save(caller.session, complaint)
     fields = sorted(payload.model_fields_set - {"customer_id"} | {"body"})
     await gate.record_write(caller, Resource.COMPLAINT, "create", subject_id=complaint.customer_id,
@@ -55,9 +55,9 @@ async def answer(caller: Reader, complaint_id: str, text: str) -> Projection:
     """Keep staff's answer and send it to the customer's email on file; one answer only."""
     gate.fields_for(caller, COMPLAINTS, only=COMPLAINT_STATUS)
     customer_id = await repository.customer_of(caller.session, caller.actor, complaint_id)
-    answered = await repository.answer(
-        caller.session, complaint_id, answer_enc=caller.keys.cipher.encrypt(text, context=ANSWER),
-        at=utcnow(), by=caller.actor.sub)
+    answer_enc = caller.keys.cipher.encrypt(text, context=ANSWER, row_id=complaint_id)
+    answered = await repository.answer(caller.session, complaint_id, answer_enc=answer_enc,
+                                       at=utcnow(), by=caller.actor.sub)
     if not answered:
         raise AlreadyAnswered()
     email, _ = await identity.contact_of(caller.session, caller.keys, customer_id)

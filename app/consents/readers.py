@@ -7,7 +7,7 @@ from typing import Any
 
 from app.access.sources import Source
 from app.consents.models import ConsentEvent
-from app.identity.errors import CustomerNotFound
+from app.identity.public import CustomerNotFound
 from app.policy.purposes import CONSENT_PURPOSES, Resource
 
 DEFAULT_GRANTED = True  # order status notifications come with an order until withdrawn
@@ -34,7 +34,8 @@ def standings(customer_id: str, events: Sequence[ConsentEvent]) -> list[ConsentS
             granted=mine[-1].granted if mine else DEFAULT_GRANTED,
             changed_at=mine[-1].changed_at if mine else None,
             history=[{"granted": e.granted, "changed_at": e.changed_at,
-                      "changed_by_role": e.changed_by_role} for e in mine]))
+                      "changed_by_role": e.changed_by_role, "policy_version": e.policy_version}
+                     for e in mine]))
     return result
 
 

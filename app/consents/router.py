@@ -8,7 +8,7 @@ from app.access.deps import ReaderDep, allow
 from app.consents import service
 from app.consents.schemas import ConsentChange, ConsentState
 from app.core.errors import PROBLEM_RESPONSES
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.policy.roles import Role
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/consents", tags=["consents"],

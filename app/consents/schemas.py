@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from app.access.projection import GatedView
 
@@ -12,7 +12,7 @@ class ConsentChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"granted": False}]})
 
-    granted: bool
+    granted: StrictBool
 
 
 class ConsentEventView(BaseModel):
@@ -21,6 +21,7 @@ class ConsentEventView(BaseModel):
     granted: bool
     changed_at: datetime
     changed_by_role: str
+    policy_version: int | None = None
 
 
 class ConsentState(GatedView):
@@ -29,7 +30,7 @@ class ConsentState(GatedView):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "purpose": "notifications", "granted": False, "changed_at": "2026-11-28T08:00:00Z",
         "history": [{"granted": False, "changed_at": "2026-11-28T08:00:00Z",
-                     "changed_by_role": "customer"}]}]})
+                     "changed_by_role": "customer", "policy_version": 1}]}]})
 
     purpose: str | None = None
     granted: bool | None = None

@@ -8,6 +8,7 @@ from app.consents.errors import ConsentPurposeUnknown, GrantNeedsCustomer
 from app.consents.models import ConsentEvent
 from app.consents.readers import CONSENTS
 from app.identity import public as identity
+from app.policies.public import version_in_effect
 from app.policy.purposes import CONSENT_PURPOSES, Purpose, Resource
 from app.policy.roles import Role
 
@@ -27,10 +28,17 @@ async def read(caller: Reader, customer_id: str) -> list[Projection]:
     return await gate.read_all(caller, CONSENTS, public.records_of(customer_id))
 
 
+async def _standing(caller: Reader, customer_id: str, purpose: Purpose) -> bool:
+    """Whether consent to `purpose` stands now (read for the decision, not returned)."""
+    fetch = public.records_of(customer_id)
+    return next(s.granted for s in await fetch(caller.session) if s.purpose == purpose.value)
+
+
 async def change(caller: Reader, customer_id: str, purpose_name: str, *,
                  granted: bool) -> Projection:
     """Grant or withdraw consent; effective for the very next read. The standing returned
-    is read back through the gate, so it is audited as a read too.
+    is read back through the gate, so it is audited as a read too. Only a change of standing
+    is recorded: a repeated grant or withdrawal answers the standing as it is.
 
     Anyone who may act for the customer may withdraw; only the customer (or the storefront
     session the customer is signed in to) may grant.
@@ -43,11 +51,14 @@ async def change(caller: Reader, customer_id: str, purpose_name: str, *,
                                        actor.signed_in_customer):
         raise GrantNeedsCustomer("Only the customer can grant consent; staff may only "
                                  "record a withdrawal.")
-    await repository.add(caller.session, ConsentEvent(
-        customer_id=customer_id, purpose=purpose.value, granted=granted,
-        changed_by_role=str(actor.role)))
-    await gate.record_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
-                            subject_id=customer_id, resource_id=f"consent:{purpose.value}",
-                            fields=["consent"])
+    await identity.lock(caller.session, customer_id)  # parallel changes queue: one event
+    if await _standing(caller, customer_id, purpose) is not granted:
+        await repository.add(caller.session, ConsentEvent(
+            customer_id=customer_id, purpose=purpose.value, granted=granted,
+            changed_by_role=str(actor.role),
+            policy_version=await version_in_effect(caller.session)))
+        await gate.record_write(caller, Resource.CUSTOMER, "grant" if granted else "withdraw",
+                                subject_id=customer_id, resource_id=f"consent:{purpose.value}",
+                                fields=["consent"])
     standings = await gate.read_all(caller, CONSENTS, public.records_of(customer_id))
     return next(s for s in standings if s.values["purpose"] == purpose.value)

@@ -1,8 +1,9 @@
 """What other domains may use of identity: scoping, contact for mail, corrections, erasure."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +16,18 @@ from app.identity.models import Customer
 from app.identity.readers import CUSTOMERS, EMAIL, PHONE, seal_identity
 from app.identity.schemas import CustomerUpdate, CustomerView
 
-__all__ = ["CUSTOMERS", "CustomerUpdate", "CustomerView", "contact_of", "correct",
-           "ensure_visible", "erase", "record_of", "visible_ids"]
+__all__ = ["CUSTOMERS", "CUSTOMER_TABLE", "CustomerId", "CustomerNotFound", "CustomerUpdate",
+           "CustomerView", "contact_of", "correct", "decrypt_contact", "ensure_visible", "erase",
+           "lock", "record_of", "visible_ids"]
 
 visible_ids = repository.visible_ids
+
+CUSTOMER_TABLE = Customer.__table__
+"""The customer table, for set-based jobs that stream customers (notices, retention); its
+personal columns are ciphertext, read only through `decrypt_contact`."""
+
+CustomerId = Annotated[str, Path(max_length=36, description="The customer's id.")]
+"""The customer id in a route path."""
 
 
 async def ensure_visible(caller: Writer, customer_id: str) -> None:
@@ -28,7 +37,14 @@ async def ensure_visible(caller: Writer, customer_id: str) -> None:
         raise CustomerNotFound()
 
 
-def record_of(customer_id: str) -> Select[tuple[Customer]]:
+async def lock(session: AsyncSession, customer_id: str) -> None:
+    """Lock the customer's row until the transaction ends: changes that span a customer's
+    rows (requests, consents, erasure) take this lock first, so they queue, never deadlock."""
+    await session.execute(select(Customer.id).where(Customer.id == customer_id)
+                          .with_for_update())
+
+
+def record_of(customer_id: str) -> Select[Customer]:
     """The customer's own row, for the access export (the caller was scoped before)."""
     return select(Customer).where(Customer.id == customer_id, Customer.erased_at.is_(None))
 
@@ -40,8 +56,15 @@ async def contact_of(session: AsyncSession, keys: Keys, customer_id: str
         Customer.id == customer_id, Customer.erased_at.is_(None)))).first()
     if row is None:
         return None, None
-    return (keys.cipher.decrypt_optional(row.email_enc, context=EMAIL),
-            keys.cipher.decrypt_optional(row.phone_enc, context=PHONE))
+    return (keys.cipher.decrypt_optional(row.email_enc, context=EMAIL, row_id=customer_id),
+            keys.cipher.decrypt_optional(row.phone_enc, context=PHONE, row_id=customer_id))
+
+
+def decrypt_contact(keys: Keys, *, customer_id: str, email_enc: str | None,
+                    phone_enc: str | None) -> tuple[str | None, str | None]:
+    """A customer's email and phone from their stored ciphertexts, to send them a message."""
+    return (keys.cipher.decrypt_optional(email_enc, context=EMAIL, row_id=customer_id),
+            keys.cipher.decrypt_optional(phone_enc, context=PHONE, row_id=customer_id))
 
 
 async def correct(session: AsyncSession, keys: Keys, customer_id: str,

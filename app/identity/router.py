@@ -1,8 +1,7 @@
 """Identity routes: create, read, find by email, correct."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.core.deps import IdempotencyKey
@@ -10,13 +9,11 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.schemas import Receipt
 from app.identity import service
+from app.identity.public import CustomerId
 from app.identity.schemas import CustomerCreate, CustomerLookup, CustomerUpdate, CustomerView
 from app.policy.roles import Role
 
 router = APIRouter(prefix="/v1/customers", tags=["identity"], responses=PROBLEM_RESPONSES)
-
-CustomerId = Annotated[str, Path(max_length=36, description="The customer's id.")]
-
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt,
              summary="Create a customer", dependencies=[allow(Role.STOREFRONT)])

@@ -4,6 +4,7 @@ from app.access import gate
 from app.access.callers import Reader, Writer
 from app.access.errors import PurposeNotPermitted
 from app.access.projection import Projection
+from app.core.db import new_id
 from app.core.schemas import Receipt
 from app.identity import public, repository
 from app.identity.models import Customer
@@ -14,7 +15,7 @@ from app.policy.purposes import Resource
 
 async def create(caller: Writer, payload: CustomerCreate) -> Receipt:
     """Store a new customer's identity, encrypted."""
-    customer = Customer()
+    customer = Customer(id=new_id())
     fields = seal_identity(customer, caller.keys, payload.model_dump(exclude_none=True))
     await repository.save(caller.session, customer)
     await gate.record_write(caller, Resource.CUSTOMER, "create", subject_id=customer.id,

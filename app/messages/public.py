@@ -10,7 +10,7 @@ from app.messages.schemas import MessageView
 __all__ = ["MessageView", "MESSAGES", "erase", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[Message]]:
+def records_of(customer_id: str) -> Select[Message]:
     """The customer's messages, oldest first (the caller was scoped before)."""
     return (select(Message).where(Message.customer_id == customer_id)
             .order_by(Message.occurred_at, Message.id))

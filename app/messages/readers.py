@@ -13,8 +13,9 @@ MESSAGE_READERS: dict[str, FieldReader] = {
     "order_number": lambda m, k: m.order_number,
     "channel": lambda m, k: m.channel,
     "direction": lambda m, k: m.direction,
-    "subject": lambda m, k: k.cipher.decrypt_optional(m.subject_enc, context=SUBJECT),
-    "body": lambda m, k: k.cipher.decrypt(m.body_enc, context=BODY),
+    "subject": lambda m, k: k.cipher.decrypt_optional(m.subject_enc, context=SUBJECT,
+                                                      row_id=m.id),
+    "body": lambda m, k: k.cipher.decrypt(m.body_enc, context=BODY, row_id=m.id),
     "occurred_at": lambda m, k: m.occurred_at,
     "created_at": lambda m, k: m.created_at,
 }

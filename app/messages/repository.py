@@ -8,7 +8,7 @@ from app.identity import public as identity
 from app.messages.models import Message
 
 
-def of_customer(actor: Actor, customer_id: str) -> Select[tuple[Message]]:
+def of_customer(actor: Actor, customer_id: str) -> Select[Message]:
     """A customer's messages, if this actor may see the customer."""
     return select(Message).where(Message.customer_id == customer_id,
                                  Message.customer_id.in_(identity.visible_ids(actor)))

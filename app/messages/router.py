@@ -8,7 +8,7 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
 from app.core.schemas import Receipt
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.messages import service
 from app.messages.schemas import MessageCreate, MessageView
 from app.policy.roles import Role

@@ -1,6 +1,7 @@
 """Communication record payloads and views."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -8,7 +9,8 @@ from app.access.projection import GatedView
 from app.core.fields import FreeLine, FreeText, OrderNumber
 from app.messages.models import Channel, Direction
 
-_EXAMPLE = {"channel": "email", "direction": "inbound", "order_number": "HG-2026-000123",
+_EXAMPLE: dict[str, Any] = {
+            "channel": "email", "direction": "inbound", "order_number": "HG-2026-000123",
             "subject": "Where is my plush cat bed?",
             "body": "Hello, my order shipped a week ago; when will it arrive?",
             "occurred_at": "2026-11-28T08:00:00Z"}

@@ -4,7 +4,7 @@ from typing import Any
 
 from app.access import gate
 from app.access.callers import Reader, Writer
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.core.schemas import Receipt
 from app.identity import public as identity
 from app.messages import repository
@@ -17,12 +17,12 @@ from app.policy.purposes import Resource
 async def record(caller: Writer, customer_id: str, payload: MessageCreate) -> Receipt:
     """Keep a message, its text encrypted (card numbers were masked on the way in)."""
     await identity.ensure_visible(caller, customer_id)
-    cipher = caller.keys.cipher
+    cipher, row_id = caller.keys.cipher, new_id()
     message = Message(
-        customer_id=customer_id, order_number=payload.order_number, channel=payload.channel,
-        direction=payload.direction,
-        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT),
-        body_enc=cipher.encrypt(payload.body, context=BODY),
+        id=row_id, customer_id=customer_id, order_number=payload.order_number,
+        channel=payload.channel, direction=payload.direction,
+        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT, row_id=row_id),
+        body_enc=cipher.encrypt(payload.body, context=BODY, row_id=row_id),
         occurred_at=payload.occurred_at or utcnow())
     await repository.save(caller.session, message)
     fields = sorted(payload.model_fields_set | {"occurred_at"})

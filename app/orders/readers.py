@@ -20,10 +20,12 @@ def _context(name: str) -> str:
 
 
 def copy_ship_to(order: Order, address: dict[str, Any], keys: Keys) -> None:
-    """Copy a plain book address onto the order, encrypted under the order's own contexts."""
+    """Copy a plain book address onto the order (its id set), encrypted under the order's own
+    contexts."""
     for name in SHIP_ENCRYPTED:
         setattr(order, f"ship_{name}_enc",
-                keys.cipher.encrypt_optional(address[name], context=_context(name)))
+                keys.cipher.encrypt_optional(address[name], context=_context(name),
+                                             row_id=order.id))
     order.ship_country, order.ship_state, order.ship_city = (
         address["country"], address["state"], address["city"])
 
@@ -41,7 +43,7 @@ def _ship_to(order: Order, keys: Keys) -> dict[str, Any] | None:
     if order.pseudonymized_at is not None:
         return None
     values = {name: keys.cipher.decrypt_optional(getattr(order, f"ship_{name}_enc"),
-                                                 context=_context(name))
+                                                 context=_context(name), row_id=order.id)
               for name in SHIP_ENCRYPTED}
     return {**values, **_region(order)}
 
@@ -70,6 +72,9 @@ ORDER_READERS: dict[str, FieldReader] = {
     "shipped_at": lambda o, k: o.shipped_at,
     "delivered_at": lambda o, k: o.delivered_at,
     "cancelled_at": lambda o, k: o.cancelled_at,
+    "ship_by": lambda o, k: o.ship_by,
+    "deliver_from": lambda o, k: o.deliver_from,
+    "deliver_by": lambda o, k: o.deliver_by,
 }
 
 ORDERS = Source(resource=Resource.ORDER, readers=ORDER_READERS,

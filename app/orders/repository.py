@@ -1,5 +1,7 @@
 """Order queries, always scoped to the orders the caller may see."""
 
+from datetime import datetime
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +13,7 @@ from app.orders.models import FulfilmentStatus, Order
 from app.policy.roles import Role
 
 
-def readable_orders(actor: Actor, *, with_items: bool = False) -> Select[tuple[Order]]:
+def readable_orders(actor: Actor, *, with_items: bool = False) -> Select[Order]:
     """Orders this actor may see: customers their own, partners the ones they handle."""
     stmt = select(Order)
     if with_items:
@@ -26,13 +28,13 @@ def readable_orders(actor: Actor, *, with_items: bool = False) -> Select[tuple[O
 
 
 def by_number(actor: Actor, order_number: str, *, with_items: bool = False
-              ) -> Select[tuple[Order]]:
+              ) -> Select[Order]:
     """One order by number, if this actor may see it."""
     return readable_orders(actor, with_items=with_items).where(Order.order_number == order_number)
 
 
 def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: FulfilmentStatus | None,
-           with_items: bool) -> Select[tuple[Order]]:
+           with_items: bool) -> Select[Order]:
     """The orders this actor may see, optionally one customer's or in one state."""
     stmt = readable_orders(actor, with_items=with_items)
     if customer_id is not None:
@@ -40,6 +42,12 @@ def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: Fulfilme
     if fulfilment_status is not None:
         stmt = stmt.where(Order.fulfilment_status == fulfilment_status)
     return stmt
+
+
+def late(actor: Actor, *, now: datetime, with_items: bool) -> Select[tuple[Order]]:
+    """Orders this actor may see that are still unshipped past their ship-by date."""
+    return readable_orders(actor, with_items=with_items).where(
+        Order.fulfilment_status == FulfilmentStatus.PLACED, Order.ship_by < now)
 
 
 async def get_writable(session: AsyncSession, actor: Actor, order_number: str) -> Order | None:

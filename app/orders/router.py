@@ -6,10 +6,10 @@ from fastapi import APIRouter, Path, Query, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.core.deps import IdempotencyKey
-from app.core.errors import PROBLEM_RESPONSES
+from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
-from app.identity.router import CustomerId
+from app.identity.public import CustomerId
 from app.orders import service
 from app.orders.models import FulfilmentStatus
 from app.orders.schemas import (
@@ -33,9 +33,10 @@ FulfilmentFilter = Annotated[FulfilmentStatus | None,
 async def place_order(payload: OrderCreate, writer: WriterDep, request: Request,
                       idempotency_key: IdempotencyKey = None):
     """Store an order with a copy of its shipping address. Storefront only."""
+    calendar = request.app.state.request_rules.calendar
     return await once(writer.session, writer.actor, idempotency_key,
                       path=request.url.path, payload=payload, status_code=201,
-                      create=lambda: service.place(writer, payload))
+                      create=lambda: service.place(writer, payload, calendar=calendar))
 
 
 @router.get("/orders", response_model=Page[OrderView], response_model_exclude_unset=True,
@@ -47,6 +48,15 @@ async def list_orders(reader: ReaderDep, fulfilment_status: FulfilmentFilter = N
     return await service.list_orders(reader, customer_id=None,
                                      fulfilment_status=fulfilment_status, cursor=cursor,
                                      limit=limit)
+
+
+@router.get("/orders/late", response_model=Page[OrderView], response_model_exclude_unset=True,
+            summary="List late shipments",
+            dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT)])
+async def list_late_orders(reader: ReaderDep, cursor: Cursor = None, limit: Limit = 50):
+    """Orders still unshipped after their promised ship-by date, most overdue first; each
+    shaped by the `X-Purpose`. Staff only."""
+    return await service.list_late(reader, cursor=cursor, limit=limit)
 
 
 @router.get("/orders/{order_number}", response_model=OrderView,
@@ -72,10 +82,12 @@ async def list_customer_orders(customer_id: CustomerId, reader: ReaderDep,
              summary="Record shipping, delivery or cancellation",
              dependencies=[allow(Role.STOREFRONT, Role.LOGISTICS_PARTNER)])
 async def record_fulfilment(order_number: OrderNumberPath, payload: FulfilmentUpdate,
-                            writer: WriterDep):
+                            writer: WriterDep, request: Request):
     """placed -> shipped -> delivered, or cancelled before delivery. Carriers may record
-    shipping and delivery of their own shipments."""
-    return await service.record_fulfilment(writer, order_number, payload)
+    shipping and delivery of their own shipments. Shipping sets the delivery window; the
+    customer is emailed on shipping and delivery unless they withdrew `notifications`."""
+    return await service.record_fulfilment(writer, order_number, payload,
+                                           calendar=request.app.state.request_rules.calendar)
 
 
 @router.put("/orders/{order_number}/payment-status", response_model=OrderReceipt,
@@ -88,7 +100,10 @@ async def record_payment(order_number: OrderNumberPath, payload: PaymentUpdate, 
 
 @router.post("/orders/{order_number}/destruction", response_model=OrderReceipt,
              summary="Confirm the shipment's data was destroyed",
-             dependencies=[allow(Role.LOGISTICS_PARTNER)])
+             dependencies=[allow(Role.LOGISTICS_PARTNER)],
+             responses={409: problem_doc("Not delivered or cancelled yet "
+                                         "(`invalid_status_transition`), or confirmed before "
+                                         "(`destruction_already_confirmed`)")})
 async def confirm_destruction(order_number: OrderNumberPath, writer: WriterDep):
     """After delivery the carrier destroys its copy of the recipient's data, as the policy
     requires, and confirms it here; the confirmation is recorded in the audit trail."""

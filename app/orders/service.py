@@ -7,13 +7,20 @@ from app.access.callers import Reader, Writer
 from app.access.errors import RoleNotPermitted
 from app.access.projection import Projection
 from app.addresses import public as addresses
-from app.core.db import utcnow
+from app.core.business_days import BusinessCalendar
+from app.core.db import new_id, utcnow
 from app.identity import public as identity
-from app.orders import repository
-from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
+from app.orders import promises, repository, updates
+from app.orders.errors import (
+    DestructionConfirmed,
+    EventBeforePrevious,
+    InvalidTransition,
+    OrderNotFound,
+)
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
 from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
+from app.partners import public as partners
 from app.policy.purposes import Resource
 from app.policy.roles import Role
 
@@ -25,18 +32,31 @@ ARRIVED = (F.DELIVERED, F.CANCELLED)
 EVENT_TIME = {F.SHIPPED: "shipped_at", F.DELIVERED: "delivered_at", F.CANCELLED: "cancelled_at"}
 
 
-async def place(caller: Writer, payload: OrderCreate) -> OrderReceipt:
+async def _ensure_partners(caller: Writer, *, logistics: str | None, payment: str | None
+                           ) -> None:
+    """Orders name only active partners of the right kind (422 otherwise)."""
+    if logistics:
+        await partners.ensure_active(caller.session, logistics, partners.PartnerKind.LOGISTICS)
+    if payment:
+        await partners.ensure_active(caller.session, payment, partners.PartnerKind.PAYMENT)
+
+
+async def place(caller: Writer, payload: OrderCreate, *, calendar: BusinessCalendar
+                ) -> OrderReceipt:
     """Store a new order with a copy of the address it ships to."""
     await identity.ensure_visible(caller, payload.customer_id)
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id,
+                           payment=payload.payment_partner_id)
     address = await addresses.plain_address(
         caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
         address_id=payload.shipping_address_id)
     data = payload.model_dump(exclude={"items"})
-    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()},
+    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()}, id=new_id(),
                   fulfilment_status=F.PLACED)
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]
     copy_ship_to(order, address, caller.keys)
+    promises.stamp(order, calendar)
     await repository.save(caller.session, order)
     fields = sorted({*payload.model_fields_set, "shipping_address"} - {"shipping_address_id"})
     await gate.record_write(caller, Resource.ORDER, "create", subject_id=order.customer_id,
@@ -69,6 +89,13 @@ async def list_orders(caller: Reader, *, customer_id: str | None,
                                 cursor=cursor, limit=limit)
 
 
+async def list_late(caller: Reader, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Orders not shipped by their ship-by date, most overdue first."""
+    stmt = repository.late(caller.actor, now=utcnow(), with_items=_needs_items(caller))
+    return await gate.read_page(caller, ORDERS, stmt, order=(Order.ship_by, Order.id),
+                                cursor=cursor, limit=limit)
+
+
 async def _writable(caller: Writer, order_number: str) -> Order:
     order = await repository.get_writable(caller.session, caller.actor, order_number)
     if order is None:
@@ -85,12 +112,13 @@ async def _audit_change(caller: Writer, order: Order, fields: list[str]) -> Orde
                         at=order.updated_at)
 
 
-async def record_fulfilment(caller: Writer, order_number: str,
-                            payload: FulfilmentUpdate) -> OrderReceipt:
+async def record_fulfilment(caller: Writer, order_number: str, payload: FulfilmentUpdate, *,
+                            calendar: BusinessCalendar) -> OrderReceipt:
     """Record that an order shipped, was delivered or was cancelled."""
     partner = caller.actor.role is Role.LOGISTICS_PARTNER
     if partner and (payload.status is F.CANCELLED or payload.logistics_partner_id):
         raise RoleNotPermitted("Carriers record shipping and delivery only.")
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id, payment=None)
     order = await _writable(caller, order_number)
     current = F(order.fulfilment_status)
     if payload.status not in FULFILMENT_STEPS.get(current, set()):
@@ -111,7 +139,15 @@ async def record_fulfilment(caller: Writer, order_number: str,
     if payload.logistics_partner_id:
         order.logistics_partner_id = payload.logistics_partner_id
         fields.append("logistics_partner_id")
-    return await _audit_change(caller, order, fields)
+    if payload.status is F.SHIPPED:
+        promises.stamp(order, calendar)  # derived dates, not personal data: not in `fields`
+    if payload.status in ARRIVED and order.logistics_partner_id:
+        await partners.request_destruction(caller.session, partner_id=order.logistics_partner_id,
+                                           order_number=order.order_number)
+    receipt = await _audit_change(caller, order, fields)
+    if payload.status in (F.SHIPPED, F.DELIVERED):
+        await updates.tell_customer(caller, order)
+    return receipt
 
 
 async def record_payment(caller: Writer, order_number: str,
@@ -126,13 +162,21 @@ async def record_payment(caller: Writer, order_number: str,
 
 
 async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt:
-    """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
+    """Record the carrier's word that it destroyed its copy of a delivered shipment's data,
+    once (409 `destruction_already_confirmed` after that)."""
     order = await _writable(caller, order_number)
     if not arrived(order):
         raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
+    if order.ship_to_destroyed_at is not None:
+        raise DestructionConfirmed("The destruction of this shipment's data was confirmed "
+                                   f"at {order.ship_to_destroyed_at.isoformat()}.")
+    order.ship_to_destroyed_at = utcnow()
+    await repository.save(caller.session, order)
     fields = ["shipping_address"]
+    await partners.confirm_destruction(caller.session, partner_id=caller.actor.partner_id or "",
+                                       order_number=order.order_number)
     await gate.record_write(caller, Resource.ORDER, "confirm_destroyed",
                             subject_id=order.customer_id, resource_id=order.order_number,
                             fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
-                        at=utcnow())
+                        at=order.ship_to_destroyed_at)

@@ -32,6 +32,9 @@ class Resource(StrEnum):
     REQUEST = "request"
     HOLD = "hold"
     ANALYTICS = "analytics"
+    DISCLOSURE = "disclosure"
+    POLICY_RECORD = "policy_record"
+    LOCKOUT = "verification_lockout"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -43,7 +46,7 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                      "currency", "payment_method", "payment_status", "fulfilment_status",
                      "shipping_address", "shipping_region", "logistics_partner_id",
                      "payment_partner_id", "placed_at", "shipped_at", "delivered_at",
-                     "cancelled_at"),
+                     "cancelled_at", "ship_by", "deliver_from", "deliver_by"),
     Resource.MESSAGE: ("id", "customer_id", "order_number", "channel", "direction", "subject",
                        "body", "occurred_at", "created_at"),
     Resource.COMPLAINT: ("id", "customer_id", "kind", "subject", "body", "received_at", "due_at",
@@ -58,6 +61,12 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                     "placed_at", "placed_by", "lifted_at", "lifted_by", "active"),
     Resource.ANALYTICS: ("week", "country", "state", "city", "payment_method", "currency",
                          "orders", "total_amount", "average_delivery_days", "complaints"),
+    Resource.DISCLOSURE: ("id", "customer_id", "authority", "legal_basis", "reference",
+                          "fields", "disclosed_at", "notify_after", "notified_at",
+                          "recorded_by"),
+    Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
+    Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
+                       "locked_at", "locked_until", "locked"),
 }
 """`analytics` is de-identified: aggregates over groups of at least k customers."""
 
@@ -66,6 +75,8 @@ COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_a
 """A complaint without its text: what oversight of deadlines needs."""
 
 ORDER_TIMES = frozenset({"placed_at", "shipped_at", "delivered_at", "cancelled_at"})
+DELIVERY_PROMISES = frozenset({"ship_by", "deliver_from", "deliver_by"})
+"""The promised ship-by date and delivery window: for delivery, service and self."""
 PSEUDONYMOUS = frozenset({"customer_key", "shipping_region"})
 
 
@@ -95,7 +106,8 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             fields={
                 Resource.CUSTOMER: frozenset({"id", "name", "phone", "email"}),
                 Resource.ORDER: frozenset({"order_number", "items", "fulfilment_status",
-                                           "shipping_address"}) | ORDER_TIMES,
+                                           "shipping_address"}) | ORDER_TIMES
+                | DELIVERY_PROMISES,
             },
             hidden_from={Role.LOGISTICS_PARTNER: frozenset({"email"})},
             sealed_when_delivered=frozenset({"shipping_address"}),
@@ -112,6 +124,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -145,6 +158,8 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE) - {"recorded_by"},
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -161,9 +176,11 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             roles=frozenset({Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT}),
             fields={
                 Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.LOCKOUT: _all(Resource.LOCKOUT),
                 Resource.COMPLAINT: COMPLAINT_STATUS,
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.HOLD: _all(Resource.HOLD),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE),
             },
         ),
         PurposeRule(

@@ -39,6 +39,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *,
     the customer keeps all of their data; a hold on an order keeps that order whole.
     """
     now = utcnow()
+    await identity.lock(session, customer_id)  # first, so parallel deletions queue here
     holds = await retention.holds_of(session, customer_id, now)
     if any(hold["order_number"] is None for hold in holds):
         return {"erased": [], "kept": [], "held": holds}
@@ -50,7 +51,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *,
     await complaints.erase(session, customer_id)
     mine = PrivacyRequest.customer_id == customer_id
     await session.execute(update(PrivacyRequest).where(mine).values(
-        changes_enc=None, code_hash=None))
+        changes_enc=None, code_hash=None, rejection_reason_enc=None))
     await session.execute(update(PrivacyRequest).where(
         mine, PrivacyRequest.state.in_(OPEN_STATES)).values(
         state=RequestState.REJECTED, rejected_at=now,

@@ -12,9 +12,11 @@ from app.addresses import public as addresses
 from app.audit import public as audit
 from app.complaints import public as complaints
 from app.consents import public as consents
+from app.disclosures import public as disclosures
 from app.identity import public as identity
 from app.messages import public as messages
 from app.orders import public as orders
+from app.policies import public as policies
 from app.policy.purposes import Resource
 from app.retention import public as retention_schedule
 
@@ -25,6 +27,8 @@ SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
     ("complaints", complaints.COMPLAINTS, complaints.records_of),
     ("consents", consents.CONSENTS, consents.records_of),
     ("access_log", audit.ACCESS_LOG, audit.records_of),
+    ("disclosures", disclosures.DISCLOSURES, disclosures.records_of),
+    ("policies", policies.POLICY_RECORDS, policies.records_of),
 )
 """Export sections after identity; a section the purpose does not cover is left out."""
 

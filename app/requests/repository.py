@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import Select, false, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import Actor
@@ -10,7 +11,7 @@ from app.policy.roles import PARTNER_ROLES, Role
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState
 
 
-def readable(actor: Actor) -> Select[tuple[PrivacyRequest]]:
+def readable(actor: Actor) -> Select[PrivacyRequest]:
     """Requests this actor may see: a customer only its own, partners none."""
     stmt = select(PrivacyRequest)
     if actor.role is Role.CUSTOMER:
@@ -20,7 +21,7 @@ def readable(actor: Actor) -> Select[tuple[PrivacyRequest]]:
     return stmt
 
 
-def one(actor: Actor, request_id: str) -> Select[tuple[PrivacyRequest]]:
+def one(actor: Actor, request_id: str) -> Select[PrivacyRequest]:
     """One request, if this actor may see it."""
     return readable(actor).where(PrivacyRequest.id == request_id)
 
@@ -29,9 +30,17 @@ async def get_readable(session: AsyncSession, actor: Actor, request_id: str, *,
                        for_update: bool = False) -> PrivacyRequest | None:
     """One request, if this actor may see it; `for_update` locks it until the transaction ends."""
     stmt = one(actor, request_id)
-    request: PrivacyRequest | None = await session.scalar(
-        stmt.with_for_update() if for_update else stmt)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    request: PrivacyRequest | None = await session.scalar(stmt)
     return request
+
+
+async def customer_of(session: AsyncSession, actor: Actor, request_id: str) -> str | None:
+    """Whose request this is, if this actor may see it (takes no lock)."""
+    customer_id: str | None = await session.scalar(
+        one(actor, request_id).with_only_columns(PrivacyRequest.customer_id))
+    return customer_id
 
 
 async def open_request(session: AsyncSession, customer_id: str, type_: str
@@ -44,7 +53,7 @@ async def open_request(session: AsyncSession, customer_id: str, type_: str
 
 
 def listed(actor: Actor, *, state: RequestState | None, type_: str | None,
-           overdue_at: datetime | None) -> Select[tuple[PrivacyRequest]]:
+           overdue_at: datetime | None) -> Select[PrivacyRequest]:
     """Requests by state and type; `overdue_at` keeps open ones due before that time."""
     stmt = readable(actor)
     if state is not None:
@@ -62,3 +71,14 @@ async def save(session: AsyncSession, request: PrivacyRequest) -> PrivacyRequest
     session.add(request)
     await session.flush()
     return request
+
+
+async def insert_open(session: AsyncSession, request: PrivacyRequest) -> bool:
+    """Store a new open request; False if the database already holds an open one of its
+    customer and type (the partial unique index decides, not a check before)."""
+    try:
+        async with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        return False
+    return True

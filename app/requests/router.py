@@ -5,14 +5,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.access.deps import ReaderDep, allow
-from app.core.errors import PROBLEM_RESPONSES, problem_response
+from app.core.errors import PROBLEM_RESPONSES, AppError, problem_doc, problem_response
+from app.core.fields import QueryFlag
 from app.core.pagination import Cursor, Limit, Page
 from app.identity.public import CustomerUpdate
 from app.policy.roles import Role
-from app.requests import service
+from app.requests import lockouts, service
 from app.requests.models import RequestState, RequestType
 from app.requests.schemas import (
     AccessExport,
+    LockoutView,
     Rejection,
     RequestCreate,
     RequestView,
@@ -23,6 +25,7 @@ router = APIRouter(prefix="/v1/requests", tags=["requests"], responses=PROBLEM_R
 
 RequestId = Annotated[str, Path(max_length=36, description="The request id.")]
 FILERS = (Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER, Role.PRIVACY_OFFICER)
+LOCKED = "Too many wrong codes for the customer or from the caller (`verification_locked`)"
 
 
 def _rules(request: Request) -> service.Rules:
@@ -38,13 +41,19 @@ RulesDep = Annotated[service.Rules, Depends(_rules)]
              summary="File a request (access, correction, deletion, consent withdrawal)",
              dependencies=[allow(*FILERS)],
              responses={200: {"model": RequestView,
-                              "description": "An open request of this type already exists"}})
+                              "description": "An open request of this type already exists"},
+                        429: problem_doc(f"{LOCKED}, or a code was mailed moments ago "
+                                         "(`verification_code_recently_sent`)",
+                                         retry_after=True)})
 async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDep,
                        response: Response) -> Any:
     """A one-time code goes to the contact on file (see the mail folder in development); a
     storefront token naming the signed-in customer files it already verified. Consent
     withdrawal takes effect at once. A retry, or any second request of the same type while
-    one is open, answers the open request with 200 instead of filing another. The request's
+    one is open, answers the open request with 200 instead of filing another. At most one
+    code mail per customer within `PRIVACY_VERIFICATION_RESEND_SECONDS` (429
+    `verification_code_recently_sent`), none while the customer or caller is locked out
+    (429 `verification_locked`). The request's
     state is personal data: name the purpose (`self`, `service` or `oversight`)."""
     view, created = await service.file(caller, payload, rules)
     if not created:
@@ -54,15 +63,19 @@ async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDe
 
 @router.post("/{request_id}/verify", response_model=RequestView,
              response_model_exclude_unset=True, summary="Verify identity with the one-time code",
-             dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)])
+             dependencies=[allow(Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER)],
+             responses={409: problem_doc("The request awaits no code (`request_not_open`)"),
+                        429: problem_doc(LOCKED, retry_after=True)})
 async def verify_request(request_id: RequestId, payload: VerificationCode, caller: ReaderDep,
                          rules: RulesDep) -> Any:
     """A right code verifies the request, starts its clock and carries it out; five wrong
-    codes or an expired one reject it (file it again)."""
+    codes or an expired one reject it (file it again). Wrong codes count per customer and
+    per caller across all requests: too many lock code checks and code mails for a time that
+    doubles with each lockout (429 `verification_locked` with `Retry-After`)."""
     outcome = await service.verify(caller, request_id, payload.code, rules)
-    if isinstance(outcome, service.VerificationFailed):
+    if isinstance(outcome, AppError):
         return problem_response(status=outcome.status, code=outcome.code, title=outcome.title,
-                                detail=outcome.detail)
+                                detail=outcome.detail, headers=outcome.headers)
     return outcome
 
 
@@ -71,12 +84,24 @@ async def verify_request(request_id: RequestId, payload: VerificationCode, calle
             dependencies=[allow(Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT)])
 async def list_requests(caller: ReaderDep, state: RequestState | None = None,
                         type: RequestType | None = None,
-                        overdue: Annotated[bool, Query(description="Open and past due.")] = False,
+                        overdue: Annotated[QueryFlag,
+                                           Query(description="Open and past due.")] = False,
                         cursor: Cursor = None, limit: Limit = 50) -> Any:
     """Requests by state and type, oldest first; `overdue=true` lists the late ones
     (`X-Purpose: oversight`)."""
     return await service.list_requests(caller, state=state, type_=type, overdue=overdue,
                                        cursor=cursor, limit=limit)
+
+
+@router.get("/lockouts", response_model=Page[LockoutView], response_model_exclude_unset=True,
+            summary="List verification lockouts",
+            dependencies=[allow(Role.PRIVACY_OFFICER)])
+async def list_lockouts(caller: ReaderDep,
+                        current: Annotated[bool, Query(description="Locked now.")] = False,
+                        cursor: Cursor = None, limit: Limit = 50) -> Any:
+    """Customers and callers locked out after too many wrong verification codes, with how
+    often and until when (`X-Purpose: oversight`)."""
+    return await lockouts.list_lockouts(caller, current=current, cursor=cursor, limit=limit)
 
 
 @router.get("/{request_id}", response_model=RequestView, response_model_exclude_unset=True,

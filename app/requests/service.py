@@ -11,17 +11,24 @@ from app.access.callers import Reader, Writer
 from app.access.projection import Projection
 from app.consents import public as consents
 from app.core.business_days import BusinessCalendar
-from app.core.db import utcnow
+from app.core.db import new_id, utcnow
 from app.core.errors import AppError
 from app.identity import public as identity
 from app.outbox.service import enqueue
+from app.partners.public import WebhookEvent
 from app.policy.purposes import CONSENT_PURPOSES, Resource
 from app.policy.roles import Role
-from app.requests import export, repository
+from app.requests import export, fanout, lockouts, repository
 from app.requests.erasure import erase_customer
-from app.requests.errors import ChangesRequired, RequestNotFound, RequestNotOpen
+from app.requests.errors import (
+    ChangesRequired,
+    RequestNotFound,
+    RequestNotOpen,
+    VerificationLocked,
+)
+from app.requests.guard import Limits
 from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState, RequestType
-from app.requests.readers import REQUESTS
+from app.requests.readers import REJECTION_REASON, REQUESTS
 from app.requests.schemas import RequestCreate
 from app.retention.public import Periods
 
@@ -38,6 +45,7 @@ class Rules:
     code_ttl: timedelta
     max_attempts: int
     retention: Periods
+    limits: Limits
 
 
 class VerificationFailed(AppError):
@@ -61,36 +69,55 @@ async def _notify(caller: Writer, customer_id: str, *, kind: str, subject: str, 
 
 
 async def file(caller: Reader, payload: RequestCreate, rules: Rules) -> tuple[Projection, bool]:
-    """File a request; an open one of the same type is answered instead (created=False)."""
+    """File a request; an open one of the same type is answered instead (created=False).
+
+    The customer's row is locked first, so parallel filings queue; the partial unique index
+    on open requests is the guarantee. A filing that would mail a code waits out lockouts and
+    the resend window (429).
+    """
     gate.fields_for(caller, REQUESTS)
-    await identity.ensure_visible(caller, payload.customer_id)
     customer_id = payload.customer_id
+    await identity.lock(caller.session, customer_id)
+    await identity.ensure_visible(caller, customer_id)  # after the lock: not erased meanwhile
     existing = await repository.open_request(caller.session, customer_id, payload.type)
     now = utcnow()
-    if existing is not None and _code_expired(existing, now):
-        _reject(existing, "The verification code expired; a new request was filed.", now)
-    elif existing is not None:
+    if existing is not None and not _code_expired(existing, now):
         return await _view(caller, existing.id), False
+    mails_code = not (payload.type is T.CONSENT_WITHDRAWAL or _signed_in(caller, customer_id))
+    if mails_code:
+        await lockouts.before_mailing_code(caller, customer_id, rules.limits, now)
+    if existing is not None:
+        _reject(existing, "The verification code expired; a new request was filed.", now)
+        await repository.save(caller.session, existing)
+    row_id = new_id()
     request = PrivacyRequest(
-        customer_id=customer_id, type=payload.type, state=S.AWAITING_VERIFICATION,
+        id=row_id, customer_id=customer_id, type=payload.type, state=S.AWAITING_VERIFICATION,
         received_at=now, filed_by_role=str(caller.actor.role),
         filed_by_id=caller.actor.partner_id or caller.actor.sub,
         purposes=payload.purposes, code_attempts=0,
         changes_enc=caller.keys.cipher.encrypt(
-            payload.changes.model_dump_json(exclude_unset=True), context=CHANGES)
+            payload.changes.model_dump_json(exclude_unset=True), context=CHANGES,
+            row_id=row_id)
         if payload.changes else None)
-    await repository.save(caller.session, request)
+    if not await repository.insert_open(caller.session, request):
+        existing = await repository.open_request(caller.session, customer_id, payload.type)
+        assert existing is not None
+        return await _view(caller, existing.id), False
     await gate.record_write(caller, Resource.CUSTOMER, "file_request", subject_id=customer_id,
                             resource_id=request.id, fields=[])
     if payload.type is T.CONSENT_WITHDRAWAL:
         _mark_verified(request, "not_required", now, rules)
         await _carry_out(caller, request, rules)
-    elif caller.actor.role is Role.STOREFRONT and caller.actor.signed_in_customer == customer_id:
+    elif not mails_code:
         _mark_verified(request, "storefront_session", now, rules)
         await _carry_out(caller, request, rules)
     else:
         await _send_code(caller, request, rules)
     return await _view(caller, request.id), True
+
+
+def _signed_in(caller: Writer, customer_id: str) -> bool:
+    return caller.actor.role is Role.STOREFRONT and caller.actor.signed_in_customer == customer_id
 
 
 async def _send_code(caller: Writer, request: PrivacyRequest, rules: Rules) -> None:
@@ -119,7 +146,12 @@ def _code_expired(request: PrivacyRequest, now: datetime) -> bool:
 
 
 async def _writable(caller: Writer, request_id: str) -> PrivacyRequest:
-    """The request, locked until the transaction ends, so one state change wins."""
+    """The request, locked until the transaction ends, so one state change wins; its
+    customer's row is locked first, the order every change spanning a customer keeps."""
+    customer_id = await repository.customer_of(caller.session, caller.actor, request_id)
+    if customer_id is None:
+        raise RequestNotFound()
+    await identity.lock(caller.session, customer_id)
     request = await repository.get_readable(caller.session, caller.actor, request_id,
                                             for_update=True)
     if request is None:
@@ -128,16 +160,18 @@ async def _writable(caller: Writer, request_id: str) -> PrivacyRequest:
 
 
 async def verify(caller: Reader, request_id: str, code: str, rules: Rules
-                 ) -> Projection | VerificationFailed:
+                 ) -> Projection | VerificationFailed | VerificationLocked:
     """Check a one-time code; a failure is returned (not raised) so the attempt is kept.
 
-    The request row is locked while the code is checked, so parallel guesses count one by one.
+    The customer and request rows are locked while the code is checked, so parallel guesses
+    count one by one; wrong codes count per customer and per caller across all requests.
     """
     gate.fields_for(caller, REQUESTS)
     request = await _writable(caller, request_id)
     if request.state != S.AWAITING_VERIFICATION:
         raise RequestNotOpen(f"This request is {request.state}; it awaits no code.")
     now = utcnow()
+    await lockouts.ensure_unlocked(caller, request.customer_id, now)
     if _code_expired(request, now):
         _reject(request, "The verification code expired; file the request again.", now)
         return VerificationFailed("The code expired; file the request again.",
@@ -145,19 +179,23 @@ async def verify(caller: Reader, request_id: str, code: str, rules: Rules
     if not secrets.compare_digest(caller.keys.code_hash(request.id, code),
                                   request.code_hash or ""):
         request.code_attempts += 1
+        locked = await lockouts.count_failure(caller, request.customer_id, rules.limits, now)
         left = rules.max_attempts - request.code_attempts
         if left <= 0:
             _reject(request, "Too many wrong verification codes; file the request again.", now)
+        await repository.save(caller.session, request)
+        if locked is not None:
+            return locked
+        if left <= 0:
             return VerificationFailed("Too many wrong codes; file the request again.",
                                       code="verification_exhausted")
-        await repository.save(caller.session, request)
         return VerificationFailed(f"Wrong code; {left} attempts left.")
     _mark_verified(request, "code", now, rules)
     await _carry_out(caller, request, rules)
     return await _view(caller, request.id)
 
 
-def _reject(request: PrivacyRequest, reason: str, now: datetime) -> None:
+def _reject(request: PrivacyRequest, reason: str | None, now: datetime) -> None:
     request.state, request.rejected_at, request.rejection_reason = S.REJECTED, now, reason
     request.code_hash = request.changes_enc = None
 
@@ -167,7 +205,8 @@ async def _carry_out(caller: Writer, request: PrivacyRequest, rules: Rules) -> N
     if kind is T.ACCESS:
         await _complete(caller, request, {"export": f"/v1/requests/{request.id}/export"})
     elif kind is T.CORRECTION and request.changes_enc:
-        changes = json.loads(caller.keys.cipher.decrypt(request.changes_enc, context=CHANGES))
+        changes = json.loads(caller.keys.cipher.decrypt(request.changes_enc, context=CHANGES,
+                                                        row_id=request.id))
         await _correct(caller, request, changes)
     elif kind is T.CONSENT_WITHDRAWAL:
         purposes = request.purposes or sorted(p.value for p in CONSENT_PURPOSES)
@@ -186,8 +225,9 @@ async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules) -> None
     email, _ = await identity.contact_of(caller.session, caller.keys, request.customer_id)
     request.state, request.completed_at = S.COMPLETED, utcnow()
     await repository.save(caller.session, request)
+    told = await fanout.tell_partners(caller.session, request, WebhookEvent.ERASED)
     request.outcome = await erase_customer(caller.session, request.customer_id,
-                                           periods=rules.retention)
+                                           periods=rules.retention) | told
     await gate.record_write(caller, Resource.CUSTOMER, "erase", subject_id=request.customer_id,
                             resource_id=request.id, fields=request.outcome["erased"])
     if not request.outcome["erased"]:
@@ -210,7 +250,8 @@ async def _correct(caller: Writer, request: PrivacyRequest, changes: dict[str, A
     await gate.record_write(caller, Resource.CUSTOMER, "update", subject_id=request.customer_id,
                             resource_id=request.customer_id, fields=fields)
     request.changes_enc = None
-    await _complete(caller, request, {"corrected": fields})
+    told = await fanout.tell_partners(caller.session, request, WebhookEvent.CORRECTED)
+    await _complete(caller, request, {"corrected": fields} | told)
 
 
 async def _complete(caller: Writer, request: PrivacyRequest, outcome: dict[str, Any]) -> None:
@@ -235,8 +276,10 @@ async def apply_correction(caller: Reader, request_id: str, changes: dict[str, A
     """Staff apply the changes of a verified correction request that came without them."""
     gate.fields_for(caller, REQUESTS)
     request = await _writable(caller, request_id)
-    if request.type != T.CORRECTION or request.state != S.VERIFIED:
+    if request.type != T.CORRECTION:
         raise ChangesRequired("Only a verified correction request awaits changes.")
+    if request.state != S.VERIFIED:
+        raise RequestNotOpen(f"This request is {request.state}; it awaits no changes.")
     await _correct(caller, request, changes)
     return await _view(caller, request.id)
 
@@ -247,7 +290,9 @@ async def reject(caller: Reader, request_id: str, reason: str) -> Projection:
     request = await _writable(caller, request_id)
     if request.state not in OPEN_STATES:
         raise RequestNotOpen(f"This request is already {request.state}.")
-    _reject(request, reason, utcnow())
+    _reject(request, None, utcnow())
+    request.rejection_reason_enc = caller.keys.cipher.encrypt(reason, context=REJECTION_REASON,
+                                                              row_id=request.id)
     await repository.save(caller.session, request)
     await _notify(caller, request.customer_id, kind="request_outcome",
                   subject=f"Your {request.type.replace('_', ' ')} request",

@@ -18,7 +18,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit import public as audit
+from app.access import gate
+from app.access.callers import Writer
+from app.core.crypto import Keys
 from app.core.db import new_id, utcnow
 from app.core.security import Actor
 from app.policy.roles import Role
@@ -111,15 +113,15 @@ def _fields(rows: Expired) -> list[str]:
     return sorted(name.removeprefix("ship_").removesuffix("_enc") for name in rows.values)
 
 
-async def _record(sessions: async_sessionmaker[AsyncSession], run_id: str, rows: Expired,
-                  result: CategoryResult) -> None:
+async def _record(sessions: async_sessionmaker[AsyncSession], keys: Keys, run_id: str,
+                  rows: Expired, result: CategoryResult) -> None:
     async with sessions() as session, session.begin():
-        await audit.record(session, RETENTION_JOB, action=f"retention_{result.action}",
-                           purpose=None, resource=result.category,
-                           entries=[(None, f"{run_id}:{result.rows}", _fields(rows))])
+        await gate.record_write(Writer(session, RETENTION_JOB, keys),
+                                result.category, f"retention_{result.action}", subject_id=None,
+                                resource_id=f"{run_id}:{result.rows}", fields=_fields(rows))
 
 
-async def run(sessions: async_sessionmaker[AsyncSession], periods: Periods, *,
+async def run(sessions: async_sessionmaker[AsyncSession], periods: Periods, *, keys: Keys,
               now: datetime | None = None, dry_run: bool = False, batch: int = 5000,
               progress: Progress | None = None) -> RunReport:
     """End every category's expired rows as of `now` (default: the clock); a dry run counts.
@@ -135,18 +137,18 @@ async def run(sessions: async_sessionmaker[AsyncSession], periods: Periods, *,
                                     await _count(sessions, rows))
         else:
             result = await _end(sessions, rule, rows, size=batch, progress=progress)
-            await _record(sessions, report.run_id, rows, result)
+            await _record(sessions, keys, report.run_id, rows, result)
         report.categories.append(result)
     return report
 
 
 async def run_forever(sessions: async_sessionmaker[AsyncSession], periods: Periods, *,
-                      interval: float, batch: int) -> None:
+                      keys: Keys, interval: float, batch: int) -> None:
     """Run the job every `interval` seconds until cancelled."""
     while True:
         await asyncio.sleep(interval)
         try:
-            report = await run(sessions, periods, batch=batch)
+            report = await run(sessions, periods, keys=keys, batch=batch)
             logger.info("retention run %s ended %d rows", report.run_id,
                         sum(c.rows for c in report.categories))
         except Exception as exc:  # keep running after a transient database error

@@ -6,7 +6,7 @@ from typing import Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from app.access.projection import GatedView
-from app.core.fields import FreeLine, OrderNumber
+from app.core.fields import FreeLine, Identifier, OrderNumber
 
 _ID = "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d"
 
@@ -18,7 +18,7 @@ class HoldCreate(BaseModel):
         {"order_number": "HG-2026-000042", "reason": "Tax audit of 2026 sales",
          "reference": "TA-2026-117", "until": "2027-06-30T00:00:00Z"}]})
 
-    customer_id: str | None = Field(None, max_length=36)
+    customer_id: Identifier | None = None
     order_number: OrderNumber | None = None
     reason: FreeLine = Field(description="Why the data must be kept; the customer is told "
                                          "it when a deletion meets the hold.")

@@ -26,7 +26,7 @@ async def _everything_stored(session, keys) -> str:
                 values.append(str(value))
                 if column.name.endswith("_enc") and value:
                     values.append(keys.cipher.decrypt(
-                        value, context=f"{table.name}.{column.name[:-4]}"))
+                        value, context=f"{table.name}.{column.name[:-4]}", row_id=row.id))
     return "\n".join(values)
 
 

@@ -126,9 +126,13 @@ def expected(role: Role, purpose: Purpose, resource: Resource) -> tuple[int, obj
     return 200, decision.fields
 
 
-PER_CUSTOMER = [r for r in Resource if r not in (Resource.HOLD, Resource.ANALYTICS)]
-"""Holds (officer-only routes) and aggregates have their own tests: test_holds, test_analytics."""
-MATRIX = list(itertools.product(Role, Purpose, PER_CUSTOMER))
+EXPORT_ONLY = {Resource.POLICY_RECORD}  # read only inside the access export (route inventory)
+# Lockouts are listed by the privacy officer only (tests/api/test_verification_limits.py);
+# disclosures are read on the officer's routes and in the export (tests/api/test_disclosures.py);
+# holds (officer-only routes) and aggregates have their own tests: test_holds, test_analytics.
+MATRIX = [(r, p, x) for r, p, x in itertools.product(Role, Purpose, Resource)
+          if x not in {Resource.LOCKOUT, Resource.DISCLOSURE, Resource.HOLD, Resource.ANALYTICS}
+          | EXPORT_ONLY]
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource"), MATRIX,
@@ -190,14 +194,16 @@ DESIGN_ROLES = {  # DESIGN.md, "Purposes and who may use them"
 def test_the_table_gives_each_purpose_the_roles_design_names():
     assert {p: set(PURPOSE_TABLE[p].roles) for p in DESIGN_ROLES} == DESIGN_ROLES
     officer = {p for p, rule in PURPOSE_TABLE.items() if Role.PRIVACY_OFFICER in rule.roles}
-    assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents; no identity
+    assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents, disclosures
     assert set(PURPOSE_TABLE[Purpose.OVERSIGHT].fields) == {
-        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.HOLD}
+        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.LOCKOUT,
+        Resource.DISCLOSURE, Resource.HOLD}
 
 
 # Hard-coded expectations from DESIGN.md: they guard the table itself.
 
 ORDER_TIMES = {"placed_at", "shipped_at", "delivered_at", "cancelled_at"}
+PROMISES = {"ship_by", "deliver_from", "deliver_by"}
 FRAUD_ORDER = {"customer_key", "shipping_region", "total_amount", "currency", "payment_method",
                "payment_status"} | ORDER_TIMES
 NEVER_FOR_FRAUD = {"name", "email", "phone", "street", "house_number", "body", "subject",
@@ -262,7 +268,7 @@ async def test_logistics_partner_gets_the_shipment_but_never_an_email(client, au
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"order_number", "items", "fulfilment_status", "shipping_address"
-                         } | ORDER_TIMES
+                         } | ORDER_TIMES | PROMISES
     assert set(body["shipping_address"]) == SHIP_TO_KEYS
     assert body["shipping_address"]["street"] == ADDRESS["street"]
     assert "email" not in all_keys(body)
@@ -335,7 +341,7 @@ async def test_delivered_order_storefront_delivery_view_has_no_address(client, a
                                 headers=auth(Role.STOREFRONT, purpose="delivery"))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES
+    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES | PROMISES
     assert body["fulfilment_status"] == "delivered"
     assert body["delivered_at"] is not None and body["shipped_at"] is not None
     assert ADDRESS["street"] not in response.text

@@ -9,7 +9,7 @@ from app.core.db import utcnow
 from app.identity.models import Customer
 from app.outbox.models import OutboxMessage
 from app.policy.roles import Role
-from app.requests.models import PrivacyRequest
+from app.requests.models import PrivacyRequest, VerificationGuard
 from tests.factories import create_address, create_customer, create_message, create_order
 
 
@@ -17,7 +17,8 @@ async def _code(session, keys, request_id: str) -> str:
     """The one-time code from the newest verification mail (what the customer would read)."""
     rows = (await session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "verification_code").order_by(OutboxMessage.created_at))).all()
-    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body")
+    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body",
+                               row_id=rows[-1].id)
     return next(word.strip(".") for word in body.split() if word.strip(".").isdigit()
                 and len(word.strip(".")) == 6)
 
@@ -38,7 +39,8 @@ async def test_access_request_is_verified_by_code_and_completed_with_due_date(
 
     code = await _code(session, app.state.keys, filed.json()["id"])
     verified = await client.post(f"/v1/requests/{filed.json()['id']}/verify",
-                                 json={"code": code}, headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
+                                 json={"code": code},
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body["state"] == "completed"
@@ -70,7 +72,8 @@ async def test_access_export_holds_everything_and_is_audited(client, auth, token
     assert export.status_code == 200, export.text
     document = export.json()
     assert set(document) == {"identity", "addresses", "orders", "messages", "complaints",
-                             "consents", "access_log", "retention"}
+                             "consents", "access_log", "policies", "disclosures",
+                             "retention"}
     assert document["identity"]["name"] == "Export Me"
     assert [a["id"] for a in document["addresses"]] == [address_id]
     assert [o["order_number"] for o in document["orders"]] == [number]
@@ -107,9 +110,10 @@ async def test_wrong_codes_exhaust_the_request(client, auth, app, session):
     for _ in range(5):
         response = await client.post(f"/v1/requests/{request_id}/verify", json={"code": wrong},
                                      headers=headers)
-        assert response.status_code == 422
-        codes.append(response.json()["code"])
-    assert codes == ["verification_failed"] * 4 + ["verification_exhausted"]
+        codes.append((response.status_code, response.json()["code"]))
+    # the fifth wrong code also locks the customer (PRIVACY_VERIFICATION_LOCK_AFTER=5)
+    assert codes == [(422, "verification_failed")] * 4 + [(429, "verification_locked")]
+    assert int(response.headers["Retry-After"]) == 300
     late = await client.post(f"/v1/requests/{request_id}/verify", json={"code": code},
                              headers=headers)
     assert late.status_code == 409
@@ -171,8 +175,8 @@ async def test_privacy_officer_sees_overdue_requests(client, auth, app, session,
                                 headers=auth(Role.SUPPORT_AGENT, purpose="service"))
     assert applied.json()["state"] == "completed"
     assert (await client.get("/v1/requests?overdue=true", headers=officer)).json()["items"] == []
-    assert (await client.get("/v1/requests", headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
-            ).status_code == 403
+    mine = auth(Role.CUSTOMER, sub=customer_id, purpose="self")
+    assert (await client.get("/v1/requests", headers=mine)).status_code == 403
 
 
 async def test_rejection_carries_a_reason(client, auth):
@@ -193,10 +197,12 @@ async def test_customers_reach_only_their_own_requests(client, auth):
     forged = await client.post("/v1/requests", json={"customer_id": other, "type": "deletion"},
                                headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
     assert forged.status_code == 404
-    stored = await client.get("/v1/requests?type=access", headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
+    stored = await client.get("/v1/requests?type=access",
+                              headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
     request_id = stored.json()["items"][0]["id"]
     assert (await client.get(f"/v1/requests/{request_id}",
-                             headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))).status_code == 404
+                             headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
+            ).status_code == 404
 
 
 async def test_consent_withdrawal_blocks_reads_at_once(client, auth):
@@ -249,10 +255,13 @@ async def test_filing_again_after_the_code_expired_starts_a_new_request(
     async with inspection_engine.begin() as connection:
         await connection.execute(update(PrivacyRequest).where(PrivacyRequest.id == first)
                                  .values(code_expires_at=utcnow() - timedelta(seconds=1)))
+        await connection.execute(update(VerificationGuard).values(
+            code_sent_at=utcnow() - timedelta(minutes=10)))
     again = await _file(client, auth, customer_id, "access")
     assert again.status_code == 201
     assert again.json()["id"] != first
-    old = await client.get(f"/v1/requests/{first}", headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
+    old = await client.get(f"/v1/requests/{first}",
+                           headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert old.json()["state"] == "rejected"
 
 
@@ -281,9 +290,10 @@ async def test_deletion_closes_the_customers_other_open_requests(client, auth, t
 async def test_only_the_customer_grants_consent_staff_may_withdraw(client, auth):
     customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
     url = f"/v1/customers/{customer_id}/consents/notifications"
-    withdrawn = await client.put(url, json={"granted": False}, headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    agent = auth(Role.SUPPORT_AGENT, purpose="service")
+    withdrawn = await client.put(url, json={"granted": False}, headers=agent)
     assert withdrawn.status_code == 200
-    regrant = await client.put(url, json={"granted": True}, headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    regrant = await client.put(url, json={"granted": True}, headers=agent)
     assert regrant.status_code == 403
     assert regrant.json()["code"] == "consent_grant_needs_customer"
     mine = await client.put(url, json={"granted": True},

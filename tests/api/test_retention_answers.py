@@ -51,7 +51,7 @@ async def test_deletion_answer_takes_its_dates_from_the_schedule(client, auth, a
 async def test_the_server_runs_the_job_on_its_interval(app, session):
     task = asyncio.create_task(job.run_forever(app.state.sessions,
                                                app.state.request_rules.retention,
-                                               interval=0.05, batch=100))
+                                               keys=app.state.keys, interval=0.05, batch=100))
     try:
         for _ in range(100):
             await asyncio.sleep(0.05)

@@ -42,9 +42,11 @@ async def test_each_category_ages_out_at_its_period(app, world, category):
     """A day before its period ends nothing of the category goes; two days after, it does."""
     days = _periods(app)[category]
     start = world["start"]
-    before = await job.run(app.state.sessions, _periods(app), dry_run=True,
+    before = await job.run(
+        app.state.sessions, keys=app.state.keys, periods=_periods(app), dry_run=True,
                            now=start + timedelta(days=days) - timedelta(days=1))
-    after = await job.run(app.state.sessions, _periods(app), dry_run=True,
+    after = await job.run(
+        app.state.sessions, keys=app.state.keys, periods=_periods(app), dry_run=True,
                           now=start + timedelta(days=days, hours=2) + timedelta(days=1))
     assert _rows(before)[category] == 0
     assert _rows(after)[category] >= 1
@@ -54,7 +56,8 @@ async def test_dry_run_changes_nothing(app, world, session):
     """A dry run far in the future reports rows in every category and changes no row."""
     before = await snapshot(session)
     far = world["start"] + timedelta(days=max(_periods(app).values()) + 2)
-    report = await job.run(app.state.sessions, _periods(app), dry_run=True, now=far)
+    report = await job.run(
+        app.state.sessions, keys=app.state.keys, periods=_periods(app), dry_run=True, now=far)
     assert all(rows >= 1 for rows in _rows(report).values()), _rows(report)
     assert await snapshot(session) == before
 
@@ -65,14 +68,14 @@ async def test_run_ends_every_category_and_no_expired_value_survives(app, world,
     stored = await stored_text(session, app.state.keys)
     assert all(needle in stored for needle in world["live"]["needles"])
 
-    report = await job.run(app.state.sessions, _periods(app), now=far)
+    report = await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app), now=far)
 
     assert all(rows >= 1 for rows in _rows(report).values()), _rows(report)
     stored = await stored_text(session, app.state.keys)
     assert [n for n in world["live"]["needles"] if n in stored] == []
     orders = (await session.scalars(select(Order.order_number))).all()
     assert orders == [world["live"]["order_number"]]  # the erased customer's order went
-    again = await job.run(app.state.sessions, _periods(app), now=far)
+    again = await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app), now=far)
     assert set(_rows(again).values()) == {0}
     entries = (await session.scalars(select(AuditEntry).where(
         AuditEntry.actor_id == "retention-job"))).all()
@@ -97,7 +100,7 @@ async def test_held_data_survives_the_run(client, auth, app, world, session, del
     assert hold.status_code == order_hold.status_code == 201, hold.text
     far = world["start"] + timedelta(days=max(_periods(app).values()) + 2)
 
-    await job.run(app.state.sessions, _periods(app), now=far)
+    await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app), now=far)
 
     stored = await stored_text(session, app.state.keys)
     assert [n for n in kept["needles"] if n not in stored] == []
@@ -108,7 +111,7 @@ async def test_held_data_survives_the_run(client, auth, app, world, session, del
 
     lifted = await client.post(f"/v1/holds/{hold.json()['id']}/lift", headers=officer)
     assert lifted.status_code == 200 and lifted.json()["active"] is False
-    await job.run(app.state.sessions, _periods(app), now=far)
+    await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app), now=far)
     stored = await stored_text(session, app.state.keys)
     assert [n for n in kept["needles"] if n in stored] == []
 
@@ -122,10 +125,10 @@ async def test_a_hold_past_its_end_date_no_longer_holds(client, auth, app, world
         "until": until.isoformat()})
     assert placed.status_code == 201, placed.text
     periods = {**_periods(app), Category.MESSAGES: 10}
-    held = await job.run(app.state.sessions, periods, dry_run=True,
+    held = await job.run(app.state.sessions, keys=app.state.keys, periods=periods, dry_run=True,
                          now=world["start"] + timedelta(days=12))
     assert _rows(held)["messages"] == 0
-    free = await job.run(app.state.sessions, periods, dry_run=True,
+    free = await job.run(app.state.sessions, keys=app.state.keys, periods=periods, dry_run=True,
                          now=until + timedelta(days=1))
     assert _rows(free)["messages"] == 1
 
@@ -138,7 +141,7 @@ async def test_batches_are_bounded_and_add_up(app, session):
             {"id": new_id(), "kind": "order_status", "attempts": 1, "created_at": long_ago,
              "next_attempt_at": long_ago, "sent_at": long_ago} for _ in range(230)])
     batches = []
-    report = await job.run(app.state.sessions, _periods(app), batch=50,
+    report = await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app), batch=50,
                            progress=lambda category, action, rows: batches.append(rows))
     assert _rows(report)["outbox"] == 230
     assert batches == [50, 100, 150, 200, 230]
@@ -155,7 +158,8 @@ async def test_two_runs_at_once_end_each_row_exactly_once(app, settings, session
     engines = [create_engine(settings) for _ in range(2)]
     try:
         reports = await asyncio.gather(*(job.run(session_factory(engine), _periods(app),
-                                                 batch=100) for engine in engines))
+                                                 keys=app.state.keys, batch=100)
+                                         for engine in engines))
     finally:
         for engine in engines:
             await engine.dispose()
@@ -176,7 +180,7 @@ async def test_concurrent_runs_on_postgres_meet_the_advisory_lock(app, settings)
         async with holder.begin() as connection:
             await connection.execute(select(func.pg_advisory_xact_lock(
                 job.lock_key(Category.OUTBOX))))
-            report = await job.run(app.state.sessions, _periods(app))
+            report = await job.run(app.state.sessions, keys=app.state.keys, periods=_periods(app))
     finally:
         await holder.dispose()
     busy = {c.category for c in report.categories if c.busy}

@@ -1,0 +1,32 @@
+-- wrk script: GET one random path per request, with the service's headers.
+-- BENCH_PATHS names a file of request paths, one a line, each optionally followed by a tab and
+-- its own bearer token (the access-log scenario: each customer reads with its own token);
+-- otherwise BENCH_TOKEN is used. BENCH_PURPOSE is the X-Purpose header.
+-- Every app gets the same requests; the bare and raw anchors ignore the headers.
+
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + thread_number)
+  paths, tokens = {}, {}
+  local default = os.getenv("BENCH_TOKEN")
+  for line in io.lines(os.getenv("BENCH_PATHS")) do
+    local path, token = line:match("^([^\t]+)\t(.+)$")
+    paths[#paths + 1] = path or line
+    tokens[#tokens + 1] = token or default
+  end
+  purpose = os.getenv("BENCH_PURPOSE")
+end
+
+function request()
+  local i = math.random(#paths)
+  return wrk.format("GET", paths[i], {
+    ["Authorization"] = "Bearer " .. tokens[i],
+    ["X-Purpose"] = purpose,
+  })
+end
