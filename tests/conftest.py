@@ -57,8 +57,6 @@ def settings(tmp_path_factory) -> Settings:
         jwt_secret=secrets.token_urlsafe(32),
         encryption_keys={"test1": base64.b64encode(os.urandom(32)).decode()},
         blind_index_key=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
-        audit_key=secrets.token_urlsafe(32),
-        audit_signing_key=base64.b64encode(os.urandom(32)).decode(),
         **{f"rate_limit_{kind}": "100000/minute" for kind in RATE_LIMITED},
     )
 

@@ -1,8 +1,13 @@
 """`/metrics`: Prometheus text with requests by route template, denials and backlogs."""
 
+import base64
+import os
+import secrets
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from app.main import create_app
 from app.policy.roles import Role
@@ -71,8 +76,10 @@ async def test_backlog_gauges_count_open_work(client, auth):
 ])
 async def test_metrics_are_off_in_production_unless_enabled(settings, environment, enabled,
                                                             status):
-    configured = settings.model_copy(update={"environment": environment,
-                                             "metrics_enabled": enabled})
+    configured = settings.model_copy(update={
+        "environment": environment, "metrics_enabled": enabled,
+        "audit_key": SecretStr(secrets.token_urlsafe(32)),
+        "audit_signing_key": SecretStr(base64.b64encode(os.urandom(32)).decode())})
     application = create_app(configured, background_tasks=False)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
