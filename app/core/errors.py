@@ -278,7 +278,10 @@ def document_problems(openapi: dict) -> None:
     every documented error response without a body."""
     openapi.setdefault("components", {})["examples"] = _examples()
     for operations in openapi.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
+            if method != "get":  # any write may meet a state change or an Idempotency-Key in use
+                conflict = {"description": PROBLEM_EXAMPLES[409][0]}
+                operation["responses"].setdefault("409", conflict)
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) in PROBLEM_EXAMPLES and (
                         "content" not in response):
