@@ -7,26 +7,44 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
+from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
+from app.audit.anchoring import anchor_from_settings
 from app.audit.router import router as audit_router
 from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
 from app.consents.router import router as consents_router
 from app.core.business_days import calendar_from_settings
-from app.core.config import Settings, resolve_secrets, resolved_settings
+from app.core.config import Settings, get_settings, resolve_secrets, resolved_settings
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
-from app.core.errors import install_error_handlers, problem_schema
+from app.core.docs import install_docs
+from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
+from app.core.limits import RequestLimitsMiddleware
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
+from app.core.ratelimit import RateLimitMiddleware
 from app.core.security import TokenVerifier
+from app.disclosures.router import router as disclosures_router
+from app.disclosures.service import notify_due_forever
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
+from app.observability.metrics import router as metrics_router
+from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
+from app.partners.dispatcher import deliver_webhooks_forever
+from app.partners.router import router as partners_router
+from app.policies.notices import notify_forever
+from app.policies.router import acceptances_router as policy_acceptances_router
+from app.policies.router import public_router as public_policies_router
+from app.policies.router import router as policies_router
+from app.policy.purposes import Purpose
+from app.requests.guard import limits_from_settings
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
 
@@ -38,8 +56,18 @@ machine `code`.
 """
 
 
-BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                 "description": "A JWT; `privacy-api token` mints development tokens."}
+PURPOSE_SCHEMA = {"type": "string", "enum": [p.value for p in Purpose], "title": "Purpose",
+                  "description": "Why personal data is read (the purpose table decides the "
+                                 "fields): " + ", ".join(p.value for p in Purpose) + "."}
+
+BEARER_SCHEME = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "A JWT from your identity provider. In development mint one in the project "
+                   "folder with `.venv/bin/privacy-api token --role support_agent --sub agent-7` "
+                   "(roles: storefront, customer --sub <customer id>, support_agent, "
+                   "logistics_partner --partner-id swiftship, payment_partner --partner-id "
+                   "paypal, fraud_analyst, privacy_officer) and paste it here without `Bearer`.",
+}
 
 
 def _openapi(app: FastAPI) -> dict:
@@ -50,12 +78,24 @@ def _openapi(app: FastAPI) -> dict:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {})["Problem"] = problem_schema()
         components["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        components["schemas"]["Purpose"] = PURPOSE_SCHEMA
+        document_problems(schema)
         for path, operations in schema["paths"].items():
-            if path.startswith("/v1/"):
-                for operation in operations.values():
-                    operation["security"] = [{"bearer": []}]
+            for operation in operations.values():
+                if path.startswith("/v1/"):  # public reads declare `security: []`
+                    operation.setdefault("security", [{"bearer": []}])
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "header" and parameter["name"] == PURPOSE_HEADER:
+                        # required in the contract; at run time a missing one is 400, not 422
+                        parameter["required"] = True
+                        parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids a generated client turns into clean names: `<tag>_<route function>`."""
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
@@ -67,22 +107,39 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         engine = create_engine(resolved)
         http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
         app.state.settings = resolved
+        app.state.http = http
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.keys = keys_from_settings(resolved)
-        app.state.verifier = TokenVerifier(resolved, http)
+        app.state.verifier = ObservedVerifier(TokenVerifier(resolved, http))
         app.state.head_revision = head_revision()
         app.state.request_rules = Rules(
             calendar=calendar_from_settings(resolved),
             code_ttl=timedelta(seconds=resolved.verification_code_ttl_seconds),
             max_attempts=resolved.verification_max_attempts,
-            retention_days=resolved.order_retention_days)
-        tasks = [asyncio.create_task(seal_forever(app.state.sessions,
-                                                  resolved.audit_seal_interval_seconds)),
+            retention_days=resolved.order_retention_days,
+            limits=limits_from_settings(resolved))
+        app.state.audit_anchor = anchor_from_settings(resolved)
+        tasks = [asyncio.create_task(seal_forever(
+                     app.state.sessions, engine=engine, anchor=app.state.audit_anchor, http=http,
+                     interval=resolved.audit_seal_interval_seconds,
+                     checkpoint_interval=resolved.audit_checkpoint_interval_seconds)),
                  asyncio.create_task(deliver_forever(
-                     app.state.sessions, app.state.keys, sender_from_settings(resolved),
+                     app.state.sessions, app.state.keys,
+                     sender_from_settings(resolved, http=http),
                      interval=resolved.outbox_interval_seconds,
                      max_attempts=resolved.outbox_max_attempts)),
+                 asyncio.create_task(deliver_webhooks_forever(
+                     app.state.sessions, app.state.keys, http,
+                     interval=resolved.webhook_interval_seconds,
+                     max_attempts=resolved.webhook_max_attempts)),
+                 asyncio.create_task(notify_due_forever(
+                     app.state.sessions, app.state.keys,
+                     interval=resolved.disclosure_interval_seconds)),
+                 asyncio.create_task(notify_forever(
+                     app.state.sessions, app.state.keys,
+                     interval=resolved.notice_interval_seconds,
+                     rate_per_second=resolved.notice_rate_per_second)),
                  ] if background_tasks else []
         try:
             yield
@@ -94,14 +151,23 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             await http.aclose()
             await engine.dispose()
 
+    configured = settings or get_settings()
+    openapi_url = "/openapi.json" if configured.serves_docs else None
     app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
+                  generate_unique_id_function=operation_id)
+    if openapi_url:
+        install_docs(app)
     app.openapi = lambda: _openapi(app)
+    app.add_middleware(RateLimitMiddleware, settings=configured)
+    app.add_middleware(RequestLimitsMiddleware, settings=configured)
+    app.add_middleware(TelemetryMiddleware)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router):
+                   audit_router, partners_router, disclosures_router, public_policies_router,
+                   policies_router, policy_acceptances_router, metrics_router):
         app.include_router(router)
     return app
 

@@ -40,7 +40,7 @@ BUCKETS = (
                                              "pydantic", "starlette/responses.py")),
     ("request parsing + dependencies", ("solve_dependencies", "request_params_to_args",
                                         "fastapi/dependencies")),
-    ("policy decision + projection", ("app/policy/", "app/core/access.py")),
+    ("policy decision + projection", ("app/policy/", "app/access/")),
     ("routing and endpoint glue (FastAPI, Starlette)", ("fastapi/routing", "starlette/routing")),
     ("ASGI wrappers (request-id middleware, FastAPI telemetry, proxy headers)",
      ("app/core/middleware.py", "fastapi/telemetry", "proxy_headers", "starlette/middleware",

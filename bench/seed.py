@@ -19,15 +19,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.addresses.models import ShippingAddress
-from app.addresses.views import write_address
+from app.addresses.readers import write_address
 from app.core.config import Settings, resolve_secrets
 from app.core.crypto import Keys, keys_from_settings
 from app.core.db import create_engine
 from app.core.migrations import upgrade
 from app.identity.models import Customer
-from app.identity.views import seal_identity
+from app.identity.readers import seal_identity
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentMethod
-from app.orders.views import copy_ship_to
+from app.orders.readers import copy_ship_to
 
 PROTECTED_DATABASES = {"test", "postgres", "template0", "template1"}
 CHUNK = 2000
@@ -62,12 +62,13 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
             country, state, city = rng.choice(PLACES)
             address = ShippingAddress(id=str(uuid.uuid4()), customer_id=customer.id,
                                       created_at=created, updated_at=created)
-            write_address(address, keys, {
+            plain = {
                 "recipient_name": f"{first} {last}", "phone": f"+4930{rng.randrange(10**7)}",
                 "country": country, "state": state, "city": city,
                 "street": f"{rng.choice(LAST)}strasse", "house_number": str(rng.randint(1, 200)),
-                "postal_code": f"{rng.randrange(10000, 99999)}"})
-            addresses.append(address)
+                "postal_code": f"{rng.randrange(10000, 99999)}"}
+            write_address(address, keys, plain)
+            addresses.append((address, plain))
             rows[ShippingAddress].append(_row(address))
         for k in range(rng.randint(0, 4)):
             rows[Order].append(_row(_order(keys, rng, customer, rng.choice(addresses), n, k,
@@ -75,14 +76,14 @@ def build_rows(keys: Keys, customers: int, rng: random.Random) -> dict[type, lis
     return rows
 
 
-def _order(keys: Keys, rng: random.Random, customer: Customer, address: ShippingAddress,
-           n: int, k: int, items: list[dict]) -> Order:
+def _order(keys: Keys, rng: random.Random, customer: Customer,
+           address: tuple[ShippingAddress, dict], n: int, k: int, items: list[dict]) -> Order:
     """One order with its items (appended to `items`), shipped to a copy of `address`."""
     placed = customer.created_at + timedelta(days=rng.randrange(1, 60))
     status = rng.choice(list(FulfilmentStatus))
     order = Order(
         id=str(uuid.uuid4()), order_number=order_number(n, k), customer_id=customer.id,
-        shipping_address_id=address.id, currency="EUR",
+        shipping_address_id=address[0].id, currency="EUR",
         payment_method=rng.choice(list(PaymentMethod)).value, payment_status="paid",
         fulfilment_status=status.value, logistics_partner_id="swiftship",
         payment_partner_id="paypal", placed_at=placed,
@@ -90,7 +91,7 @@ def _order(keys: Keys, rng: random.Random, customer: Customer, address: Shipping
         delivered_at=placed + timedelta(days=3) if status == "delivered" else None,
         cancelled_at=placed + timedelta(hours=2) if status == "cancelled" else None,
         created_at=placed, updated_at=placed)
-    copy_ship_to(order, address, keys)
+    copy_ship_to(order, address[1], keys)
     total = Decimal(0)
     for position in range(rng.randint(1, 3)):
         name, price = rng.choice(PRODUCTS)

@@ -8,6 +8,7 @@ Each test starts from empty tables: rows are deleted after every test. Tests com
 import base64
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -23,8 +24,11 @@ from app.core.security import mint_token
 from app.main import create_app
 from app.models import Base
 from app.policy.roles import Role
+from tests.factories import KNOWN_PARTNERS, partner_row
 
 TEST_DATABASE_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL")
+# The limiter stays on, with limits no test reaches; tests/api/test_rate_limits.py sets low ones.
+RATE_LIMITED = ("reads", "writes", "rights_requests", "code_checks", "complaints")
 
 
 def _reset_postgres(url: str) -> None:
@@ -53,6 +57,9 @@ def settings(tmp_path_factory) -> Settings:
         jwt_secret=secrets.token_urlsafe(32),
         encryption_keys={"test1": base64.b64encode(os.urandom(32)).decode()},
         blind_index_key=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
+        audit_key=secrets.token_urlsafe(32),
+        audit_signing_key=base64.b64encode(os.urandom(32)).decode(),
+        **{f"rate_limit_{kind}": "100000/minute" for kind in RATE_LIMITED},
     )
 
 
@@ -67,11 +74,25 @@ async def app(settings):
 @pytest.fixture(autouse=True)
 async def _clean_tables(app) -> AsyncIterator[None]:
     yield
+    resolved = app.state.settings
+    resolved.audit_checkpoint_file.unlink(missing_ok=True)
+    shutil.rmtree(resolved.audit_archive_dir, ignore_errors=True)
     async with app.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+            if table.name == "policy_version":  # keep version 1, seeded by the migration
+                await connection.execute(delete(table).where(table.c.version != 1))
+            else:
+                await connection.execute(delete(table))
         await connection.execute(insert(AuditChainHead).values(
             id=1, last_seq=0, last_hash=GENESIS_HASH))
+
+
+@pytest.fixture(autouse=True)
+async def _known_partners(app, _clean_tables) -> None:
+    """The partners the tests' tokens and orders name, registered and active."""
+    async with app.state.sessions() as db, db.begin():
+        for partner_id, kind in KNOWN_PARTNERS.items():
+            db.add(partner_row(app.state.keys, partner_id=partner_id, kind=kind))
 
 
 @pytest.fixture

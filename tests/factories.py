@@ -1,10 +1,32 @@
 """Small keyword-only factories that create data through the API, as the storefront does."""
 
 import itertools
+from datetime import date
 
 import httpx
 
+from app.core.crypto import Keys
+from app.partners.models import SECRET, Partner, PartnerKind
+
 _numbers = itertools.count(1)
+
+KNOWN_PARTNERS = {"swiftship": PartnerKind.LOGISTICS, "othership": PartnerKind.LOGISTICS,
+                  "fastfreight": PartnerKind.LOGISTICS, "paypal": PartnerKind.PAYMENT,
+                  "nobody-ships": PartnerKind.LOGISTICS, "stripe": PartnerKind.PAYMENT}
+"""Registered for every test (tests/conftest.py): the partners existing tests name."""
+
+PARTNER_SECRET = "whsec_test-secret"
+
+
+def partner_row(keys: Keys, *, partner_id: str, kind: PartnerKind, **overrides) -> Partner:
+    """An active partner row with the signing secret `PARTNER_SECRET`."""
+    values = {"id": partner_id, "kind": kind, "display_name": f"{partner_id} Ltd.",
+              "agreement_reference": f"DPA-{partner_id}", "agreement_starts_on": date(2020, 1, 1),
+              "agreement_ends_on": date(2099, 12, 31),
+              "webhook_url": f"https://{partner_id}.example/hooks",
+              "secret_enc": keys.cipher.encrypt(PARTNER_SECRET, context=SECRET,
+                                                    row_id=partner_id), **overrides}
+    return Partner(**values)
 
 
 def customer_payload(**overrides) -> dict:

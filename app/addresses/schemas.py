@@ -1,12 +1,14 @@
 """Shipping address payloads and views."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from app.access.projection import GatedView
 from app.core.fields import Country, Phone, PlainText, ShortCode
 
-_EXAMPLE = {"recipient_name": "Mei Lin", "phone": "+8613800138000", "country": "CN",
+_EXAMPLE: dict[str, Any] = {"recipient_name": "Mei Lin", "phone": "+8613800138000", "country": "CN",
             "state": "Guangdong", "city": "Shenzhen", "street": "Keyuan Road",
             "house_number": "18", "postal_code": "518057"}
 
@@ -52,7 +54,7 @@ class AddressUpdate(BaseModel):
         return self
 
 
-class AddressView(BaseModel):
+class AddressView(GatedView):
     """An address as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

@@ -1,85 +1,74 @@
-"""Sealing new audit entries into the hash chain, and verifying the chain.
+"""Sealing new audit entries into the keyed hash chain.
 
-Requests append entries freely, each with its own hash. A sealer, run in the background by
+Requests append entries freely, each with its own MAC. A sealer, run in the background by
 every app replica and before each verification, links unsealed entries in order: it numbers
 them and stores the chain hash, then advances the head with a compare-and-set, so concurrent
 sealers never interleave and requests never wait on the chain.
+
+An unsealed entry whose MAC does not verify (inserted or edited by someone without the audit
+key) is never sealed. Stopping the chain at it would let one forged row halt the audit trail
+for good, so the sealer instead sets it aside: it gets `seq = REJECTED_SEQ`, an error is logged
+naming it, and `audit verify` reports it on every run until the owner role removes it.
 """
 
-from dataclasses import dataclass
+import logging
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.hashing import GENESIS_HASH, HASHED_COLUMNS, entry_hash, link
+from app.audit.hashing import HASHED_COLUMNS, link, mac_ok
 from app.audit.models import AuditChainHead, AuditEntry
+
+logger = logging.getLogger(__name__)
 
 HEAD_ID = 1
 BATCH = 2000
+REJECTED_SEQ = -1
 _ENTRY = AuditEntry.__table__
-LINK = (update(_ENTRY).where(_ENTRY.c.id == bindparam("entry_id"))
-        .values(seq=bindparam("entry_seq"), chain_hash=bindparam("entry_chain")))
+_ROW = and_(_ENTRY.c.id == bindparam("entry_id"), _ENTRY.c.occurred_at == bindparam("entry_at"))
+LINK = update(_ENTRY).where(_ROW).values(seq=bindparam("entry_seq"),
+                                         chain_hash=bindparam("entry_chain"))
+REJECT = update(_ENTRY).where(_ROW).values(seq=REJECTED_SEQ)
+PENDING_COLUMNS = [_ENTRY.c[c] for c in HASHED_COLUMNS] + [_ENTRY.c.entry_mac]
 
 
-async def seal(session: AsyncSession, *, batch: int = BATCH) -> int:
-    """Link up to `batch` unsealed entries into the chain; return how many were sealed."""
+async def seal(session: AsyncSession, *, key: bytes, batch: int = BATCH) -> int:
+    """Link up to `batch` unsealed entries into the chain, setting aside those whose MAC does
+    not verify; return how many entries were sealed or set aside."""
     head = (await session.execute(
         select(AuditChainHead.last_seq, AuditChainHead.last_hash)
         .where(AuditChainHead.id == HEAD_ID))).one()
     pending = (await session.execute(
-        select(AuditEntry.id, AuditEntry.entry_hash).where(AuditEntry.seq.is_(None))
-        .order_by(AuditEntry.occurred_at, AuditEntry.id).limit(batch))).all()
+        select(*PENDING_COLUMNS).where(_ENTRY.c.seq.is_(None))
+        .order_by(_ENTRY.c.occurred_at, _ENTRY.c.id).limit(batch))).mappings().all()
     if not pending:
         return 0
     seq, chain = head.last_seq, head.last_hash
-    links = []
-    for entry_id, own_hash in pending:
-        seq, chain = seq + 1, link(chain, own_hash)
-        links.append({"entry_id": entry_id, "entry_seq": seq, "entry_chain": chain})
+    links, rejected = [], []
+    for entry in pending:
+        where = {"entry_id": entry["id"], "entry_at": entry["occurred_at"]}
+        if not mac_ok(key, entry, entry["entry_mac"]):
+            rejected.append(where)
+            continue
+        seq, chain = seq + 1, link(key, chain, entry["entry_mac"])
+        links.append(where | {"entry_seq": seq, "entry_chain": chain})
     moved = await session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID, AuditChainHead.last_seq == head.last_seq)
         .values(last_seq=seq, last_hash=chain))
     if moved.rowcount != 1:
         return 0
-    await session.execute(LINK, links)
-    return len(links)
+    if links:
+        await session.execute(LINK, links)
+    if rejected:
+        await session.execute(REJECT, rejected)
+        logger.error("audit sealer refused %d entries whose MAC does not verify (forged or "
+                     "edited before sealing): ids %s", len(rejected),
+                     ", ".join(r["entry_id"] for r in rejected))
+    return len(links) + len(rejected)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Outcome of a chain verification."""
-
-    ok: bool
-    checked: int
-    problem: str | None = None
-
-
-async def verify(session: AsyncSession) -> Verdict:
-    """Walk the chain in order; name the first entry that was edited, removed or reordered."""
-    head = (await session.execute(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID))
-            ).scalar_one()
-    columns = [getattr(AuditEntry, c) for c in HASHED_COLUMNS]
-    stmt = (select(*columns, AuditEntry.entry_hash, AuditEntry.seq, AuditEntry.chain_hash)
-            .where(AuditEntry.seq.is_not(None), AuditEntry.seq <= head.last_seq)
-            .order_by(AuditEntry.seq))
-    expected_seq, chain, checked = 1, GENESIS_HASH, 0
-    result = await session.stream(stmt)
-    async for row in result.mappings():
-        values = {c: row[c] for c in HASHED_COLUMNS}
-        if row["seq"] != expected_seq:
-            return Verdict(False, checked, f"entry seq {expected_seq} is missing "
-                                           f"(next present is seq {row['seq']}, id {row['id']})")
-        if entry_hash(values) != row["entry_hash"]:
-            return Verdict(False, checked, f"entry seq {row['seq']} (id {row['id']}) was altered")
-        chain = link(chain, row["entry_hash"])
-        if chain != row["chain_hash"]:
-            return Verdict(False, checked, f"entry seq {row['seq']} (id {row['id']}) "
-                                           "does not link to the entry before it")
-        expected_seq, checked = expected_seq + 1, checked + 1
-    if head.last_seq != expected_seq - 1 or head.last_hash != chain:
-        return Verdict(False, checked, f"entries after seq {expected_seq - 1} are missing "
-                                       f"(the head records seq {head.last_seq})")
-    unsealed = await session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None)))
-    return Verdict(True, checked, None if not unsealed else f"{unsealed} entries not yet sealed")
+async def unsealed_count(session: AsyncSession) -> int:
+    """How many entries wait to be sealed: the backlog, for metrics."""
+    return await session.scalar(
+        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))

@@ -6,19 +6,18 @@ from functools import lru_cache
 from sqlalchemy import Row, Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.hashing import entry_hash
+from app.audit.hashing import entry_mac
 from app.audit.models import AuditEntry
 from app.core.db import new_id, utcnow
 from app.core.middleware import request_id_var
-from app.core.pagination import fetch_page
 from app.core.security import Actor
 
 ENTRY_TABLE = AuditEntry.__table__
 ENTRY_COLUMNS = ("id", "occurred_at", "actor_id", "actor_role", "purpose", "action",
-                 "subject_id", "resource", "resource_id", "fields", "request_id", "entry_hash")
+                 "subject_id", "resource", "resource_id", "fields", "request_id", "entry_mac")
 
 
-def _entry(actor: Actor, *, action: str, purpose: str | None, subject_id: str | None,
+def _entry(actor: Actor, *, key: bytes, action: str, purpose: str | None, subject_id: str | None,
            resource: str, resource_id: str | None, fields: Iterable[str], now) -> dict:
     values = {
         "id": new_id(), "occurred_at": now, "actor_id": actor.partner_id or actor.sub,
@@ -26,18 +25,20 @@ def _entry(actor: Actor, *, action: str, purpose: str | None, subject_id: str | 
         "subject_id": subject_id, "resource": resource, "resource_id": resource_id,
         "fields": list(fields), "request_id": request_id_var.get(),
     }
-    values["entry_hash"] = entry_hash(values)
+    values["entry_mac"] = entry_mac(key, values)
     return values
 
 
-async def record(session: AsyncSession, actor: Actor, *, action: str, purpose: str | None,
+async def record(session: AsyncSession, actor: Actor, *, key: bytes, action: str,
+                 purpose: str | None,
                  resource: str, entries: Iterable[tuple[str | None, str | None, Iterable[str]]]
                  ) -> None:
-    """Append one entry per (subject_id, resource_id, fields) in the caller's transaction."""
+    """Append one entry per (subject_id, resource_id, fields) in the caller's transaction, each
+    authenticated by its MAC under the audit `key`."""
     now = utcnow()
     rows = [
-        _entry(actor, action=action, purpose=purpose, subject_id=subject_id, resource=resource,
-               resource_id=resource_id, fields=fields, now=now)
+        _entry(actor, key=key, action=action, purpose=purpose, subject_id=subject_id,
+               resource=resource, resource_id=resource_id, fields=fields, now=now)
         for subject_id, resource_id, fields in entries
     ]
     if rows:
@@ -55,8 +56,9 @@ def _recorded(stmt: Select) -> Select:
 
 
 async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, actor: Actor, *,
-                             action: str, purpose: str | None, resource: str, subject_id: str,
-                             resource_id: str | None, fields: Iterable[str]) -> Row | None:
+                             key: bytes, action: str, purpose: str | None, resource: str,
+                             subject_id: str, resource_id: str | None, fields: Iterable[str]
+                             ) -> Row | None:
     """Run a reusable one-row read and record its entry, in one statement where possible.
 
     On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself: a single
@@ -66,7 +68,7 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
     second connection would wait for the request's own write lock) the insert follows the
     read in the request's transaction.
     """
-    values = _entry(actor, action=action, purpose=purpose, subject_id=subject_id,
+    values = _entry(actor, key=key, action=action, purpose=purpose, subject_id=subject_id,
                     resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
     if session.bind.dialect.name != "postgresql":
         row = (await session.execute(stmt, params)).first()
@@ -82,9 +84,6 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
         return (await connection.execute(recorded, all_params)).first()
 
 
-async def access_log(session: AsyncSession, subject_id: str, *, cursor: str | None,
-                     limit: int) -> tuple[list[AuditEntry], str | None]:
-    """Entries about one subject, newest first."""
-    return await fetch_page(session, select(AuditEntry).where(AuditEntry.subject_id == subject_id),
-                            AuditEntry.occurred_at, AuditEntry.id, cursor=cursor, limit=limit,
-                            descending=True)
+def about(subject_id: str) -> Select[AuditEntry]:
+    """Entries about one subject (unordered: callers page or order them)."""
+    return select(AuditEntry).where(AuditEntry.subject_id == subject_id)

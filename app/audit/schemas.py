@@ -2,10 +2,12 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from app.access.projection import GatedView
 
 
-class AccessLogEntry(BaseModel):
+class AccessLogEntry(GatedView):
     """Who read or changed the customer's data, when, and for which purpose."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

@@ -1,19 +1,21 @@
 """Reading a customer's access log, itself audited."""
 
-from app.audit import repository
-from app.core.access import allowed_fields, audit_read
-from app.core.deps import Caller
-from app.identity.service import readable
-from app.policy.purposes import Resource
+from typing import Any
+
+from app.access import gate
+from app.access.callers import Reader
+from app.audit.models import AuditEntry
+from app.audit.readers import ACCESS_LOG
+from app.audit.repository import about
+from app.identity import public as identity
 
 
-async def access_log(caller: Caller, customer_id: str, *, cursor: str | None, limit: int
-                     ) -> dict:
+async def access_log(caller: Reader, customer_id: str, *, cursor: str | None, limit: int
+                     ) -> dict[str, Any]:
     """A page of the entries about one customer, newest first."""
-    fields = allowed_fields(caller, Resource.ACCESS_LOG)
-    await readable(caller, customer_id)
-    rows, next_cursor = await repository.access_log(caller.session, customer_id,
-                                                    cursor=cursor, limit=limit)
-    await audit_read(caller, Resource.ACCESS_LOG, [(customer_id, None, fields)])
-    return {"items": [{f: getattr(row, f) for f in fields} for row in rows],
-            "next_cursor": next_cursor}
+    gate.fields_for(caller, ACCESS_LOG)
+    await identity.ensure_visible(caller, customer_id)
+    return await gate.read_page(
+        caller, ACCESS_LOG, about(customer_id),
+        order=(AuditEntry.occurred_at, AuditEntry.id), cursor=cursor, limit=limit,
+        descending=True, subject_id=customer_id)

@@ -1,34 +1,61 @@
-"""Complaint queries."""
+"""Complaint queries, scoped to the customers the caller may see."""
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.complaints.errors import ComplaintNotFound
 from app.complaints.models import Complaint
-from app.core.pagination import fetch_page
+from app.core.security import Actor
+from app.identity import public as identity
+from app.policy.roles import Role
 
 
-async def get(session: AsyncSession, complaint_id: str) -> Complaint | None:
-    """One complaint."""
-    return await session.get(Complaint, complaint_id)
+def readable(actor: Actor) -> Select[Complaint]:
+    """Complaints this actor may see: a customer only its own."""
+    if actor.role is Role.CUSTOMER:
+        return select(Complaint).where(Complaint.customer_id == actor.sub)
+    return select(Complaint).where(Complaint.customer_id.in_(identity.visible_ids(actor)))
 
 
-async def list_all(session: AsyncSession, *, answered: bool | None, overdue_at: datetime | None,
-                   cursor: str | None, limit: int) -> tuple[list[Complaint], str | None]:
-    """A page of complaints, oldest first; `overdue_at` keeps unanswered ones due before it."""
-    stmt = select(Complaint)
+def one(actor: Actor, complaint_id: str) -> Select[Complaint]:
+    """One complaint, if this actor may see it."""
+    return readable(actor).where(Complaint.id == complaint_id)
+
+
+async def customer_of(session: AsyncSession, actor: Actor, complaint_id: str) -> str:
+    """Whose complaint this is, if this actor may see it; `ComplaintNotFound` otherwise."""
+    customer_id: str | None = await session.scalar(
+        one(actor, complaint_id).with_only_columns(Complaint.customer_id))
+    if customer_id is None:
+        raise ComplaintNotFound()
+    return customer_id
+
+
+def listed(actor: Actor, *, answered: bool | None, overdue_at: datetime | None
+           ) -> Select[Complaint]:
+    """Complaints by whether they are answered; `overdue_at` keeps unanswered ones due before."""
+    stmt = readable(actor)
     if answered is not None:
         stmt = stmt.where(Complaint.answered_at.is_not(None) if answered
                           else Complaint.answered_at.is_(None))
     if overdue_at is not None:
         stmt = stmt.where(Complaint.answered_at.is_(None), Complaint.due_at < overdue_at)
-    return await fetch_page(session, stmt, Complaint.received_at, Complaint.id, cursor=cursor,
-                            limit=limit)
+    return stmt
+
+
+async def answer(session: AsyncSession, complaint_id: str, *, answer_enc: str, at: datetime,
+                 by: str) -> bool:
+    """Record the answer unless one was recorded already (one winner); False if it was."""
+    result = await session.execute(
+        update(Complaint).where(Complaint.id == complaint_id, Complaint.answered_at.is_(None))
+        .values(answer_enc=answer_enc, answered_at=at, answered_by=by))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def save(session: AsyncSession, complaint: Complaint) -> Complaint:
-    """Store a new or changed complaint."""
+    """Store a new complaint."""
     session.add(complaint)
     await session.flush()
     return complaint

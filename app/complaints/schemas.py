@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from app.access.projection import GatedView
 from app.complaints.models import ComplaintKind
-from app.core.fields import FreeLine, FreeText
+from app.core.fields import FreeLine, FreeText, Identifier
 
 _ID = "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d"
 
@@ -17,7 +18,7 @@ class ComplaintCreate(BaseModel):
         {"customer_id": _ID, "kind": "complaint", "subject": "Who read my address?",
          "body": "I think my address was shared with someone it should not have been."}]})
 
-    customer_id: str = Field(max_length=36)
+    customer_id: Identifier
     kind: ComplaintKind = ComplaintKind.INQUIRY
     subject: FreeLine | None = None
     body: FreeText
@@ -32,7 +33,7 @@ class ComplaintAnswer(BaseModel):
     answer: FreeText
 
 
-class ComplaintStatus(BaseModel):
+class ComplaintStatus(GatedView):
     """A complaint without its text: when it came and when it is due."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -40,16 +41,17 @@ class ComplaintStatus(BaseModel):
          "received_at": "2026-11-28T08:00:00Z", "due_at": "2026-12-03T01:00:00Z",
          "answered_at": None, "overdue": False}]})
 
-    id: str
-    customer_id: str
-    kind: ComplaintKind
-    received_at: datetime
-    due_at: datetime
-    answered_at: datetime | None
-    overdue: bool
+    id: str | None = None
+    customer_id: str | None = None
+    kind: ComplaintKind | None = None
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    overdue: bool | None = None
 
 
-class ComplaintView(BaseModel):
+class ComplaintView(GatedView):
     """A complaint with its text, as the purpose allows."""
 
     id: str | None = None
@@ -62,3 +64,4 @@ class ComplaintView(BaseModel):
     answer: str | None = None
     answered_at: datetime | None = None
     answered_by: str | None = None
+    overdue: bool | None = None

@@ -1,105 +1,70 @@
 """Complaint use cases: record, list what is due, read, answer."""
 
+from typing import Any
+
+from app.access import gate
+from app.access.callers import Reader, Writer
+from app.access.projection import Projection
 from app.complaints import repository
+from app.complaints.errors import AlreadyAnswered
 from app.complaints.models import Complaint
+from app.complaints.readers import ANSWER, BODY, COMPLAINTS, SUBJECT
 from app.complaints.schemas import ComplaintCreate
-from app.core.access import allowed_fields, audit_read, audit_write, view
 from app.core.business_days import BusinessCalendar
-from app.core.db import utcnow
-from app.core.deps import Caller
-from app.core.errors import Conflict, NotFound
+from app.core.db import new_id, utcnow
 from app.core.schemas import Receipt
-from app.identity.models import Customer
-from app.identity.service import readable
-from app.identity.views import EMAIL
+from app.identity import public as identity
 from app.outbox.service import enqueue
-from app.policy.purposes import Resource
+from app.policy.purposes import COMPLAINT_STATUS, Resource
 
 ANSWER_WITHIN_BUSINESS_DAYS = 3
-SUBJECT, BODY, ANSWER = "complaint.subject", "complaint.body", "complaint.answer"
-
-COMPLAINT_READERS = {
-    "id": lambda c, k: c.id,
-    "customer_id": lambda c, k: c.customer_id,
-    "kind": lambda c, k: c.kind,
-    "subject": lambda c, k: k.cipher.decrypt_optional(c.subject_enc, context=SUBJECT),
-    "body": lambda c, k: k.cipher.decrypt(c.body_enc, context=BODY),
-    "received_at": lambda c, k: c.received_at,
-    "due_at": lambda c, k: c.due_at,
-    "answer": lambda c, k: k.cipher.decrypt_optional(c.answer_enc, context=ANSWER),
-    "answered_at": lambda c, k: c.answered_at,
-    "answered_by": lambda c, k: c.answered_by,
-}
 
 
-class ComplaintNotFound(NotFound):
-    code = "complaint_not_found"
-
-
-class AlreadyAnswered(Conflict):
-    code = "complaint_already_answered"
-
-
-def status(complaint: Complaint, now) -> dict:
-    """A complaint's dates, without its text."""
-    return {"id": complaint.id, "customer_id": complaint.customer_id, "kind": complaint.kind,
-            "received_at": complaint.received_at, "due_at": complaint.due_at,
-            "answered_at": complaint.answered_at,
-            "overdue": complaint.answered_at is None and complaint.due_at < now}
-
-
-async def record(caller: Caller, payload: ComplaintCreate, calendar: BusinessCalendar) -> Receipt:
+async def record(caller: Writer, payload: ComplaintCreate, calendar: BusinessCalendar) -> Receipt:
     """Record a complaint; its answer is due 3 business days after it arrived."""
-    await readable(caller, payload.customer_id)
-    now, cipher = utcnow(), caller.keys.cipher
+    await identity.ensure_visible(caller, payload.customer_id)
+    now, cipher, row_id = utcnow(), caller.keys.cipher, new_id()
     complaint = Complaint(
-        customer_id=payload.customer_id, kind=payload.kind, received_at=now,
+        id=row_id, customer_id=payload.customer_id, kind=payload.kind, received_at=now,
         due_at=calendar.due_at(now, ANSWER_WITHIN_BUSINESS_DAYS),
-        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT),
-        body_enc=cipher.encrypt(payload.body, context=BODY))
+        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT, row_id=row_id),
+        body_enc=cipher.encrypt(payload.body, context=BODY, row_id=row_id))
     await repository.save(caller.session, complaint)
     fields = sorted(payload.model_fields_set - {"customer_id"} | {"body"})
-    await audit_write(caller, Resource.COMPLAINT, "create", subject_id=complaint.customer_id,
-                      resource_id=complaint.id, fields=fields)
+    await gate.record_write(caller, Resource.COMPLAINT, "create", subject_id=complaint.customer_id,
+                            resource_id=complaint.id, fields=fields)
     return Receipt(id=complaint.id, fields=fields, at=now)
 
 
-async def list_complaints(caller: Caller, *, answered: bool | None, overdue: bool,
-                          cursor: str | None, limit: int) -> dict:
-    """Complaints by whether they are answered; `overdue` keeps the late ones."""
-    now = utcnow()
-    rows, next_cursor = await repository.list_all(
-        caller.session, answered=answered, overdue_at=now if overdue else None, cursor=cursor,
-        limit=limit)
-    return {"items": [status(r, now) for r in rows], "next_cursor": next_cursor}
+async def list_complaints(caller: Reader, *, answered: bool | None, overdue: bool,
+                          cursor: str | None, limit: int) -> dict[str, Any]:
+    """Complaints without their text, by whether they are answered; `overdue` the late ones."""
+    stmt = repository.listed(caller.actor, answered=answered,
+                             overdue_at=utcnow() if overdue else None)
+    return await gate.read_page(caller, COMPLAINTS, stmt,
+                                order=(Complaint.received_at, Complaint.id), cursor=cursor,
+                                limit=limit, only=COMPLAINT_STATUS)
 
 
-async def _complaint(caller: Caller, complaint_id: str) -> tuple[Complaint, Customer]:
-    complaint = await repository.get(caller.session, complaint_id)
-    if complaint is None:
-        raise ComplaintNotFound("No such complaint, or not one you may see.")
-    return complaint, await readable(caller, complaint.customer_id)
-
-
-async def read(caller: Caller, complaint_id: str) -> dict:
+async def read(caller: Reader, complaint_id: str) -> Projection:
     """One complaint with its text, as the purpose allows."""
-    fields = allowed_fields(caller, Resource.COMPLAINT)
-    complaint, _ = await _complaint(caller, complaint_id)
-    await audit_read(caller, Resource.COMPLAINT, [(complaint.customer_id, complaint.id, fields)])
-    return view(fields, COMPLAINT_READERS, complaint, caller)
+    return await gate.read_one(caller, COMPLAINTS, repository.one(caller.actor, complaint_id))
 
 
-async def answer(caller: Caller, complaint_id: str, text: str) -> dict:
-    """Keep staff's answer and send it to the customer's email on file."""
-    complaint, customer = await _complaint(caller, complaint_id)
-    if complaint.answered_at is not None:
-        raise AlreadyAnswered("This complaint was answered already.")
-    complaint.answer_enc = caller.keys.cipher.encrypt(text, context=ANSWER)
-    complaint.answered_at, complaint.answered_by = utcnow(), caller.actor.sub
-    await repository.save(caller.session, complaint)
-    await enqueue(caller.session, caller.keys, kind="complaint_answer",
-                  to=caller.keys.cipher.decrypt(customer.email_enc, context=EMAIL),
-                  subject="Our answer to your message", body=text, customer_id=customer.id)
-    await audit_write(caller, Resource.COMPLAINT, "answer", subject_id=complaint.customer_id,
-                      resource_id=complaint.id, fields=["answer", "email"])
-    return status(complaint, utcnow())
+async def answer(caller: Reader, complaint_id: str, text: str) -> Projection:
+    """Keep staff's answer and send it to the customer's email on file; one answer only."""
+    gate.fields_for(caller, COMPLAINTS, only=COMPLAINT_STATUS)
+    customer_id = await repository.customer_of(caller.session, caller.actor, complaint_id)
+    answer_enc = caller.keys.cipher.encrypt(text, context=ANSWER, row_id=complaint_id)
+    answered = await repository.answer(caller.session, complaint_id, answer_enc=answer_enc,
+                                       at=utcnow(), by=caller.actor.sub)
+    if not answered:
+        raise AlreadyAnswered()
+    email, _ = await identity.contact_of(caller.session, caller.keys, customer_id)
+    if email:
+        await enqueue(caller.session, caller.keys, kind="complaint_answer", to=email,
+                      subject="Our answer to your message", body=text, customer_id=customer_id)
+    await gate.record_write(caller, Resource.COMPLAINT, "answer", subject_id=customer_id,
+                            resource_id=complaint_id, fields=["answer", "email"])
+    return await gate.read_one(caller, COMPLAINTS, repository.one(caller.actor, complaint_id),
+                               only=COMPLAINT_STATUS)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -19,6 +19,8 @@ class ConsentEvent(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_by_role: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[int | None] = mapped_column(Integer, ForeignKey(
+        "policy_version.version"))  # the policy in effect when the consent was given
 
     __table_args__ = (Index("ix_consent_event_customer_purpose_time", "customer_id", "purpose",
                             "changed_at"),)

@@ -9,12 +9,20 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.core.config import Settings
+from app.core.errors import AppError
 
 NONCE_BYTES = 12
 
 
-class DecryptionFailed(ValueError):
-    """A stored value could not be decrypted with any configured key."""
+class DecryptionFailed(AppError, ValueError):
+    """A stored value could not be decrypted with any configured key, or not for this row."""
+
+    status, code, title = 500, "stored_value_unreadable", "Stored value unreadable"
+
+
+def bound_to(context: str, row_id: str) -> str:
+    """The associated data of a field value: its table.column and the id of its row."""
+    return f"{context}:{row_id}"
 
 
 class FieldCipher:
@@ -29,31 +37,44 @@ class FieldCipher:
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._active = active_key_id
 
-    def encrypt(self, plaintext: str, *, context: str) -> str:
-        """Encrypt `plaintext`, binding it to `context` (table.column) as associated data."""
+    def seal(self, plaintext: str, associated_data: str) -> str:
+        """Encrypt `plaintext` with the active key, authenticating `associated_data`."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead[self._active].encrypt(nonce, plaintext.encode(), context.encode())
+        sealed = self._aead[self._active].encrypt(nonce, plaintext.encode(),
+                                                  associated_data.encode())
         return f"{self._active}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, token: str, *, context: str) -> str:
-        """Decrypt a value written by `encrypt` under the same context."""
+    def open(self, token: str, associated_data: str) -> str:
+        """Decrypt a value written by `seal` with the same associated data."""
         key_id, _, payload = token.partition(".")
         aead = self._aead.get(key_id)
         if aead is None:
             raise DecryptionFailed(f"unknown key id {key_id!r}")
         try:
             raw = base64.urlsafe_b64decode(payload)
-            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
+            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                associated_data.encode()).decode()
         except Exception as exc:
-            raise DecryptionFailed("ciphertext does not verify") from exc
+            raise DecryptionFailed("A stored value does not verify for this record.") from exc
 
-    def encrypt_optional(self, plaintext: str | None, *, context: str) -> str | None:
+    def encrypt(self, plaintext: str, *, context: str, row_id: str) -> str:
+        """Encrypt `plaintext`, bound to its column (`context`, table.column) and its row, so a
+        copy onto another row or column does not decrypt."""
+        return self.seal(plaintext, bound_to(context, row_id))
+
+    def decrypt(self, token: str, *, context: str, row_id: str) -> str:
+        """Decrypt a value written by `encrypt` for the same column and row."""
+        return self.open(token, bound_to(context, row_id))
+
+    def encrypt_optional(self, plaintext: str | None, *, context: str, row_id: str
+                         ) -> str | None:
         """Encrypt unless the value is absent."""
-        return None if plaintext is None else self.encrypt(plaintext, context=context)
+        return None if plaintext is None else self.encrypt(plaintext, context=context,
+                                                            row_id=row_id)
 
-    def decrypt_optional(self, token: str | None, *, context: str) -> str | None:
+    def decrypt_optional(self, token: str | None, *, context: str, row_id: str) -> str | None:
         """Decrypt unless the value is absent."""
-        return None if token is None else self.decrypt(token, context=context)
+        return None if token is None else self.decrypt(token, context=context, row_id=row_id)
 
 
 def _keyed_hash(key: bytes, message: str) -> str:
@@ -67,6 +88,7 @@ class Keys:
     cipher: FieldCipher
     blind_index_key: bytes
     pseudonym_key: bytes
+    audit_key: bytes
 
     def email_index(self, email: str) -> str:
         """Keyed blind index of an email address, case-insensitive."""
@@ -92,4 +114,5 @@ def keys_from_settings(settings: Settings) -> Keys:
         cipher=cipher,
         blind_index_key=settings.blind_index_key.get_secret_value().encode(),
         pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+        audit_key=settings.audit_key.get_secret_value().encode(),
     )

@@ -68,8 +68,10 @@ def id_column() -> Mapped[str]:
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and write-ahead locking."""
     if not settings.is_sqlite:
+        # pre-ping: a connection the server dropped (restart, failover) is replaced, not used.
         return create_async_engine(
             settings.database_url, pool_size=settings.db_pool_size, max_overflow=0,
+            pool_pre_ping=True,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # SQLite has one writer at a time and every request writes its audit entry: one connection,

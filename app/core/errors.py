@@ -11,6 +11,9 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     └── domain errors in each domain's `errors.py`
     RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
+    oversized body -> 413 `body_too_large`, headers -> 431, token -> 401 (`app.core.limits`)
+    lost or unreachable database -> 503 `database_unavailable` with `Retry-After`
+    over a rate limit -> 429 `rate_limited` with `Retry-After` (`app.core.ratelimit`)
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
@@ -18,10 +21,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_TYPE_BASE = "https://privacy-api.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
 CARD_NUMBER_ERROR = "card_number_rejected"
 
 
@@ -44,6 +51,7 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
         super().__init__(detail)
@@ -91,7 +99,7 @@ def problem_response(
 
 
 async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
     return problem_response(status=exc.status, code=exc.code, title=exc.title,
                             detail=exc.detail, headers=headers)
 
@@ -110,11 +118,45 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
+    codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed"),
+             413: ("body_too_large", "Content too large")}
     code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # every method of the path, not only those of the first route
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(_allowed_methods(
+            request.app.router.routes, request.scope)))}
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
+
+
+def _allowed_methods(routes, scope) -> set[str]:
+    """The methods of every route whose path matches, looking into included routers."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods |= _allowed_methods(inner.routes, scope)
+        elif route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
+def _lost_database(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (not that a statement was wrong)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, PoolTimeout | OSError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a lost or unreachable database; any other database error stays a 500."""
+    if not _lost_database(exc):
+        raise exc
+    return problem_response(
+        status=503, code="database_unavailable", title="Service unavailable",
+        detail="The database cannot be reached right now; nothing was saved. Try again.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def problem_schema() -> dict:
@@ -127,16 +169,118 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in (DBAPIError, PoolTimeout, OSError):  # OSError: drivers' refused connections
+        app.add_exception_handler(error, _database_error)
 
 
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
-PROBLEM_RESPONSES = {
-    status: {"content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}, "description": text}
-    for status, text in {
-        400: "Bad request (e.g. `purpose_required`)",
-        401: "Missing or invalid token (`unauthenticated`)",
-        403: "Purpose or role not permitted (`purpose_not_permitted`, `consent_withdrawn`)",
-        404: "Not found, or not yours to see",
-        422: "Invalid payload (`validation_failed`, `card_number_rejected`)",
-    }.items()
+_NOT_FOUND = "Not found"
+PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
+    400: ("Bad request", [
+        ("purpose_required", "Purpose required",
+         "Name the purpose of this read in the X-Purpose header."),
+        ("unknown_purpose", "Unknown purpose", "'marketing' is not a purpose of this service."),
+        ("invalid_cursor", "Invalid cursor", "The cursor is not one this service issued."),
+    ]),
+    401: ("Missing or invalid token", [
+        ("unauthenticated", "Unauthenticated", "Send `Authorization: Bearer <token>`."),
+        ("token_too_large", "Token too large", "The bearer token is longer than 8192 bytes."),
+    ]),
+    403: ("Purpose or role not permitted", [
+        ("purpose_not_permitted", "Purpose not permitted",
+         "Role support_agent may not read for fraud; its purposes: service."),
+        ("consent_withdrawn", "Consent withdrawn",
+         "The customer withdrew consent to notifications."),
+        ("role_not_permitted", "Role not permitted", "Role customer may not do this."),
+    ]),
+    404: ("Not found, or not yours to see", [
+        ("customer_not_found", _NOT_FOUND, "No such customer."),
+        ("not_found", _NOT_FOUND, "No such resource."),
+    ]),
+    409: ("Conflict with the current state", [
+        ("conflict", "Conflict", "The resource changed meanwhile."),
+        ("idempotency_key_in_use", "Idempotency key in use",
+         "A request with this Idempotency-Key is still running."),
+    ]),
+    410: ("Gone", [
+        ("shipment_delivered", "Shipment delivered",
+         "The shipment was delivered; its data is no longer shared with the carrier."),
+    ]),
+    422: ("Invalid payload", [
+        ("validation_failed", "Unprocessable content",
+         "The request does not match the schema; see `errors`."),
+        ("card_number_rejected", "Unprocessable content",
+         "A payment card number was sent; this service never stores card numbers."),
+        ("idempotency_key_reused", "Idempotency key reused",
+         "This Idempotency-Key was used with another body."),
+    ]),
+    429: ("Too many requests; wait `Retry-After` seconds", [
+        ("rate_limited", "Rate limited",
+         "Too many reads; try again in 12 seconds (see `Retry-After` and `RateLimit`)."),
+        ("verification_locked", "Verification locked",
+         "Too many wrong codes for this customer; try again in 300 seconds."),
+        ("verification_code_recently_sent", "Verification locked",
+         "A code was mailed to this customer moments ago; use it, or file again later."),
+    ]),
+    503: ("Unavailable; wait `Retry-After` seconds", [
+        ("database_unavailable", "Database unavailable",
+         "The database cannot be reached right now; nothing was saved. Try again shortly."),
+        ("database_unreachable", "Not ready", "The database does not answer."),
+        ("schema_not_current", "Not ready",
+         "The database schema is not at the newest migration; run `privacy-api migrate`."),
+    ]),
+
 }
+
+
+def problem_doc(description: str, *, retry_after: bool = False) -> dict:
+    """OpenAPI entry of one more problem status a route answers; `document_problems` adds
+    its problem+json body and an example per code."""
+    doc: dict = {"description": description}
+    if retry_after:
+        doc["headers"] = {"Retry-After": {"description": "Seconds to wait.",
+                                          "schema": {"type": "integer"}}}
+    return doc
+
+
+def problem_content(status: int) -> dict:
+    """The problem+json media type of one status, referring to an example per code it carries."""
+    _, cases = PROBLEM_EXAMPLES[status]
+    examples = {code: {"$ref": f"#/components/examples/{code}"} for code, _, _ in cases}
+    return {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF, "examples": examples}}
+
+
+def _examples() -> dict:
+    return {
+        code: {"summary": f"`{code}`", "value": {
+            "type": PROBLEM_TYPE_BASE + code, "title": title, "status": status,
+            "detail": detail, "code": code}}
+        for status, (_, cases) in PROBLEM_EXAMPLES.items() for code, title, detail in cases
+    }
+
+
+def _codes(status: int) -> str:
+    return ", ".join(f"`{code}`" for code, _, _ in PROBLEM_EXAMPLES[status][1])
+
+
+def _description(status: int) -> str:
+    return f"{PROBLEM_EXAMPLES[status][0]}: {_codes(status)}"
+
+
+PROBLEM_RESPONSES = {
+    status: {"content": problem_content(status), "description": _description(status)}
+    for status in (400, 401, 403, 404, 422, 429, 503)
+}
+
+
+def document_problems(openapi: dict) -> None:
+    """Add the problem examples to the components, and the problem+json body and examples to
+    every documented error response without a body."""
+    openapi.setdefault("components", {})["examples"] = _examples()
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) in PROBLEM_EXAMPLES and (
+                        "content" not in response):
+                    response["content"] = problem_content(int(status))
+                    response["description"] += f": {_codes(int(status))}"

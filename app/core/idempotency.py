@@ -8,11 +8,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, utcnow
-from app.core.deps import Caller
 from app.core.errors import Conflict, Unprocessable
+from app.core.security import Actor
 
 
 class IdempotencyRecord(Base):
@@ -41,13 +42,13 @@ def _fingerprint(path: str, payload: BaseModel) -> str:
 
 
 async def once(
-    caller: Caller, key: str | None, *, path: str, payload: BaseModel, status_code: int,
-    create: Callable[[], Awaitable[BaseModel]],
+    session: AsyncSession, actor: Actor, key: str | None, *, path: str, payload: BaseModel,
+    status_code: int, create: Callable[[], Awaitable[BaseModel]],
 ) -> BaseModel | JSONResponse:
     """Run `create` once per key; replay its stored response for a retry with the same body."""
     if key is None:
         return await create()
-    session, actor_id = caller.session, caller.actor.partner_id or caller.actor.sub
+    actor_id = actor.partner_id or actor.sub
     fingerprint = _fingerprint(path, payload)
     try:
         async with session.begin_nested():

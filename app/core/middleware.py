@@ -1,4 +1,8 @@
-"""Request ids and the last-resort error guard, as one plain ASGI middleware."""
+"""Request ids, safety headers and the last-resort error guard, as one plain ASGI middleware.
+
+Every response says `X-Content-Type-Options: nosniff`; every /v1 response, which may carry
+personal data, also says `Cache-Control: no-store`.
+"""
 
 import json
 import logging
@@ -13,6 +17,7 @@ logger = logging.getLogger("app.request")
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SAFETY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 _INTERNAL_ERROR = json.dumps({
     "type": PROBLEM_TYPE_BASE + "internal_error", "title": "Internal server error",
     "status": 500, "detail": "Something went wrong on our side; nothing was saved.",
@@ -38,13 +43,17 @@ class RequestContextMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = False
+        extra = [(b"x-request-id", request_id.encode()), *_SAFETY_HEADERS]
+        personal = scope["path"].startswith("/v1/")
 
         async def send_with_id(message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                headers = [*message.get("headers", []), *extra]
+                if personal and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # public reads set their own
+                message["headers"] = headers
             await send(message)
 
         try:

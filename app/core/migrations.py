@@ -19,6 +19,7 @@ def alembic_config(database_url: str | None = None) -> Config:
     root = _project_root()
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
+    config.attributes["configure_logging"] = False  # the app's own logging setup stays in force
     if database_url:
         config.attributes["database_url"] = database_url
     return config

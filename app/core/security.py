@@ -11,6 +11,9 @@ from app.core.errors import Unauthenticated
 from app.policy.roles import PARTNER_ROLES, Role
 
 DECODE_OPTIONS = {f"require_{claim}": True for claim in ("sub", "iss", "aud", "exp", "iat")}
+LATEST_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: later "times" are malformed
+# Decoding untrusted input may fail in more ways than the JOSE library wraps (e.g. int(inf)).
+DECODE_ERRORS = (JWTError, ValueError, TypeError, OverflowError, LookupError, AttributeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +78,15 @@ class TokenVerifier:
             JwksCache(settings.jwt_jwks_url, http, settings.jwks_cache_seconds)
             if settings.jwt_algorithm == "RS256" else None
         )
+        self._max_token_bytes = settings.max_token_bytes
+        self._max_lifetime = settings.jwt_max_lifetime_seconds
+        self._leeway = settings.jwt_leeway_seconds
         self._verified: dict[str, tuple[Actor, int]] = {}
 
     async def verify(self, token: str) -> Actor:
         """Return the actor a valid token speaks for, or raise `Unauthenticated`."""
+        if len(token) > self._max_token_bytes:
+            raise Unauthenticated(f"Bearer tokens may be at most {self._max_token_bytes} bytes.")
         known = self._verified.get(token)
         if known is not None and known[1] > time.time():
             return known[0]
@@ -91,25 +99,57 @@ class TokenVerifier:
     async def _verify_signature(self, token: str) -> tuple[Actor, int]:
         try:
             header = jwt.get_unverified_header(token)
-        except JWTError as exc:
+        except DECODE_ERRORS as exc:
             raise Unauthenticated("The bearer token is malformed.") from exc
-        if header.get("alg") != self._algorithm:
-            raise Unauthenticated(f"Tokens must be signed with {self._algorithm}.")
+        self._check_header(header)
         key = await self._jwks.key(header.get("kid")) if self._jwks else self._secret
         try:
             claims = jwt.decode(
                 token, key, algorithms=[self._algorithm], audience=self._audience,
                 issuer=self._issuer, options=DECODE_OPTIONS,
             )
-        except JWTError as exc:
+        except DECODE_ERRORS as exc:
             raise Unauthenticated(f"The bearer token is not valid: {exc}.") from exc
-        return _actor_from_claims(claims), claims["exp"]
+        return _actor_from_claims(claims), self._expiry(claims)
+
+    def _check_header(self, header: dict) -> None:
+        """Refuse a wrong algorithm, a `typ` other than JWT and any `crit` extension."""
+        if header.get("alg") != self._algorithm:
+            raise Unauthenticated(f"Tokens must be signed with {self._algorithm}.")
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
+            raise Unauthenticated("The token's typ header must be JWT.")
+        if "crit" in header:  # this service understands no critical extension
+            raise Unauthenticated("The token names critical header extensions this service "
+                                  "does not understand.")
+
+    def _expiry(self, claims: dict) -> int:
+        """The token's `exp` as an integer, after checking iat, nbf and the lifetime."""
+        now = time.time()
+        exp, iat = _numeric_date(claims, "exp"), _numeric_date(claims, "iat")
+        if "nbf" in claims:
+            _numeric_date(claims, "nbf")
+        if iat > now + self._leeway:
+            raise Unauthenticated("The token was issued in the future.")
+        if exp - iat > self._max_lifetime:
+            raise Unauthenticated(f"Tokens may live at most {self._max_lifetime} seconds.")
+        return exp
+
+
+def _numeric_date(claims: dict, name: str) -> int:
+    """A NumericDate claim as whole seconds; strings, booleans and absurd values are refused."""
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(f"The token's {name} claim must be a number of seconds.")
+    if not 0 <= value <= LATEST_NUMERIC_DATE:  # also false for NaN
+        raise Unauthenticated(f"The token's {name} claim is out of range.")
+    return int(value)
 
 
 def _actor_from_claims(claims: dict) -> Actor:
     try:
         role = Role(claims.get("role"))
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise Unauthenticated("The token's role is not one this service knows.") from exc
     partner_id = claims.get("partner_id")
     if role in PARTNER_ROLES and not (isinstance(partner_id, str) and partner_id):

@@ -1,6 +1,7 @@
 """Customer queries, always scoped to what the caller may see."""
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from app.policy.roles import PARTNER_ROLES, Role
 
 
 @lru_cache
-def _scoped(role: Role) -> Select[tuple[Customer]]:
+def _scoped(role: Role) -> Select[Customer]:
     """Customers a role may see: a customer only itself (`:actor_sub`), partners none."""
     stmt = select(Customer).where(Customer.erased_at.is_(None))
     if role is Role.CUSTOMER:
@@ -24,29 +25,36 @@ def _scoped(role: Role) -> Select[tuple[Customer]]:
 
 
 @lru_cache
-def _one(role: Role) -> Select[tuple[Customer]]:
+def _one(role: Role) -> Select[Customer]:
     return _scoped(role).where(Customer.id == bindparam("customer_id"))
 
 
-def readable_customers(actor: Actor) -> Select[tuple[Customer]]:
+def readable_customers(actor: Actor) -> Select[Customer]:
     """Customers this actor may see."""
     return _scoped(actor.role).params(actor_sub=actor.sub)
 
 
-def readable_customer(actor: Actor, customer_id: str) -> tuple[Select[tuple[Customer]], dict]:
+def readable_customer(actor: Actor, customer_id: str) -> tuple[Select[Customer],
+                                                                   dict[str, Any]]:
     """A reusable statement reading one customer if this actor may see it, and its parameters."""
     return _one(actor.role), {"actor_sub": actor.sub, "customer_id": customer_id}
+
+
+def visible_ids(actor: Actor) -> Select[str]:
+    """Ids of the customers this actor may see, as a subquery."""
+    return readable_customers(actor).with_only_columns(Customer.id)
 
 
 async def get_readable(session: AsyncSession, actor: Actor, customer_id: str) -> Customer | None:
     """One customer, if this actor may see it."""
     stmt, params = readable_customer(actor, customer_id)
-    return await session.scalar(stmt, params)
+    customer: Customer | None = await session.scalar(stmt, params)
+    return customer
 
 
-async def find_by_email_index(session: AsyncSession, actor: Actor, index: str) -> Customer | None:
+def by_email_index(actor: Actor, index: str) -> Select[Customer]:
     """The customer whose email has this blind index, if this actor may see it."""
-    return await session.scalar(readable_customers(actor).where(Customer.email_index == index))
+    return readable_customers(actor).where(Customer.email_index == index)
 
 
 async def save(session: AsyncSession, customer: Customer) -> Customer:

@@ -1,12 +1,15 @@
 """Identity payloads and views."""
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.fields import Phone, PlainText
+from app.access.projection import GatedView
+from app.core.fields import Email, Phone, PlainText
 
-_EXAMPLE = {"name": "Mei Lin", "email": "mei.lin@example.com", "phone": "+8613800138000"}
+_EXAMPLE: dict[str, Any] = {"name": "Mei Lin", "email": "mei.lin@example.com",
+                            "phone": "+8613800138000"}
 
 
 class CustomerCreate(BaseModel):
@@ -15,7 +18,7 @@ class CustomerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
     name: PlainText
-    email: EmailStr
+    email: Email
     phone: Phone | None = None
 
 
@@ -26,7 +29,7 @@ class CustomerUpdate(BaseModel):
                               json_schema_extra={"examples": [{"phone": "+8613900139000"}]})
 
     name: PlainText | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
 
     @model_validator(mode="after")
@@ -46,10 +49,10 @@ class CustomerLookup(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"email": "mei.lin@example.com"}]})
 
-    email: EmailStr
+    email: Email
 
 
-class CustomerView(BaseModel):
+class CustomerView(GatedView):
     """A customer as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

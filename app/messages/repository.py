@@ -1,17 +1,17 @@
-"""Message queries."""
+"""Message queries, scoped to the customers the caller may see."""
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import fetch_page
+from app.core.security import Actor
+from app.identity import public as identity
 from app.messages.models import Message
 
 
-async def list_for(session: AsyncSession, customer_id: str, *, cursor: str | None, limit: int
-                   ) -> tuple[list[Message], str | None]:
-    """A page of a customer's messages, oldest first."""
-    return await fetch_page(session, select(Message).where(Message.customer_id == customer_id),
-                            Message.occurred_at, Message.id, cursor=cursor, limit=limit)
+def of_customer(actor: Actor, customer_id: str) -> Select[Message]:
+    """A customer's messages, if this actor may see the customer."""
+    return select(Message).where(Message.customer_id == customer_id,
+                                 Message.customer_id.in_(identity.visible_ids(actor)))
 
 
 async def save(session: AsyncSession, message: Message) -> Message:

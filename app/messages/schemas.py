@@ -1,13 +1,16 @@
 """Communication record payloads and views."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.access.projection import GatedView
 from app.core.fields import FreeLine, FreeText, OrderNumber
 from app.messages.models import Channel, Direction
 
-_EXAMPLE = {"channel": "email", "direction": "inbound", "order_number": "HG-2026-000123",
+_EXAMPLE: dict[str, Any] = {
+            "channel": "email", "direction": "inbound", "order_number": "HG-2026-000123",
             "subject": "Where is my plush cat bed?",
             "body": "Hello, my order shipped a week ago; when will it arrive?",
             "occurred_at": "2026-11-28T08:00:00Z"}
@@ -26,7 +29,7 @@ class MessageCreate(BaseModel):
     occurred_at: AwareDatetime | None = Field(None, description="Defaults to now.")
 
 
-class MessageView(BaseModel):
+class MessageView(GatedView):
     """A message as the declared purpose allows."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

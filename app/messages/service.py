@@ -1,54 +1,42 @@
 """Communication record use cases."""
 
-from app.core.access import allowed_fields, audit_read, audit_write, view
-from app.core.db import utcnow
-from app.core.deps import Caller
+from typing import Any
+
+from app.access import gate
+from app.access.callers import Reader, Writer
+from app.core.db import new_id, utcnow
 from app.core.schemas import Receipt
-from app.identity.service import readable
+from app.identity import public as identity
 from app.messages import repository
 from app.messages.models import Message
+from app.messages.readers import BODY, MESSAGES, SUBJECT
 from app.messages.schemas import MessageCreate
 from app.policy.purposes import Resource
 
-SUBJECT, BODY = "message.subject", "message.body"
 
-MESSAGE_READERS = {
-    "id": lambda m, k: m.id,
-    "customer_id": lambda m, k: m.customer_id,
-    "order_number": lambda m, k: m.order_number,
-    "channel": lambda m, k: m.channel,
-    "direction": lambda m, k: m.direction,
-    "subject": lambda m, k: k.cipher.decrypt_optional(m.subject_enc, context=SUBJECT),
-    "body": lambda m, k: k.cipher.decrypt(m.body_enc, context=BODY),
-    "occurred_at": lambda m, k: m.occurred_at,
-    "created_at": lambda m, k: m.created_at,
-}
-
-
-async def record(caller: Caller, customer_id: str, payload: MessageCreate) -> Receipt:
+async def record(caller: Writer, customer_id: str, payload: MessageCreate) -> Receipt:
     """Keep a message, its text encrypted (card numbers were masked on the way in)."""
-    await readable(caller, customer_id)
-    cipher = caller.keys.cipher
+    await identity.ensure_visible(caller, customer_id)
+    cipher, row_id = caller.keys.cipher, new_id()
     message = Message(
-        customer_id=customer_id, order_number=payload.order_number, channel=payload.channel,
-        direction=payload.direction,
-        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT),
-        body_enc=cipher.encrypt(payload.body, context=BODY),
+        id=row_id, customer_id=customer_id, order_number=payload.order_number,
+        channel=payload.channel, direction=payload.direction,
+        subject_enc=cipher.encrypt_optional(payload.subject, context=SUBJECT, row_id=row_id),
+        body_enc=cipher.encrypt(payload.body, context=BODY, row_id=row_id),
         occurred_at=payload.occurred_at or utcnow())
     await repository.save(caller.session, message)
     fields = sorted(payload.model_fields_set | {"occurred_at"})
-    await audit_write(caller, Resource.MESSAGE, "create", subject_id=customer_id,
-                      resource_id=message.id, fields=fields)
+    await gate.record_write(caller, Resource.MESSAGE, "create", subject_id=customer_id,
+                            resource_id=message.id, fields=fields)
     return Receipt(id=message.id, fields=fields, at=message.created_at)
 
 
-async def list_for(caller: Caller, customer_id: str, *, cursor: str | None, limit: int) -> dict:
+async def list_for(caller: Reader, customer_id: str, *, cursor: str | None, limit: int
+                   ) -> dict[str, Any]:
     """A page of a customer's messages, as the purpose allows."""
-    fields = allowed_fields(caller, Resource.MESSAGE)
-    await readable(caller, customer_id)
-    rows, next_cursor = await repository.list_for(caller.session, customer_id, cursor=cursor,
-                                                  limit=limit)
-    if rows:
-        await audit_read(caller, Resource.MESSAGE, [(customer_id, row.id, fields) for row in rows])
-    return {"items": [view(fields, MESSAGE_READERS, row, caller) for row in rows],
-            "next_cursor": next_cursor}
+    gate.fields_for(caller, MESSAGES)
+    await identity.ensure_visible(caller, customer_id)
+    return await gate.read_page(
+        caller, MESSAGES, repository.of_customer(caller.actor, customer_id),
+        order=(Message.occurred_at, Message.id), cursor=cursor, limit=limit,
+        subject_id=customer_id)

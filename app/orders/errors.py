@@ -23,3 +23,7 @@ class InvalidTransition(Conflict):
 
 class EventBeforePrevious(Unprocessable):
     code = "event_before_previous_step"
+
+
+class DestructionConfirmed(Conflict):
+    code = "destruction_already_confirmed"

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -68,11 +68,17 @@ class Order(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ship_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deliver_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deliver_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pseudonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erase_ship_to_on_arrival: Mapped[bool] = mapped_column(Boolean, default=False,
                                                            server_default=false())
+    ship_to_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_shop_order_status_ship_by", "fulfilment_status", "ship_by"),)
 
     items: Mapped[list["OrderItem"]] = relationship(
         lazy="raise", order_by="OrderItem.position", cascade="all, delete-orphan")

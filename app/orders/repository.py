@@ -1,20 +1,23 @@
 """Order queries, always scoped to the orders the caller may see."""
 
+from datetime import datetime
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.pagination import fetch_page
 from app.core.security import Actor
 from app.orders.errors import OrderNumberTaken
 from app.orders.models import FulfilmentStatus, Order
 from app.policy.roles import Role
 
 
-def readable_orders(actor: Actor) -> Select[tuple[Order]]:
+def readable_orders(actor: Actor, *, with_items: bool = False) -> Select[Order]:
     """Orders this actor may see: customers their own, partners the ones they handle."""
     stmt = select(Order)
+    if with_items:
+        stmt = stmt.options(selectinload(Order.items))
     if actor.role is Role.CUSTOMER:
         return stmt.where(Order.customer_id == actor.sub)
     if actor.role is Role.LOGISTICS_PARTNER:
@@ -24,32 +27,34 @@ def readable_orders(actor: Actor) -> Select[tuple[Order]]:
     return stmt
 
 
-async def get_readable(session: AsyncSession, actor: Actor, order_number: str, *,
-                       with_items: bool = False) -> Order | None:
+def by_number(actor: Actor, order_number: str, *, with_items: bool = False
+              ) -> Select[Order]:
     """One order by number, if this actor may see it."""
-    stmt = readable_orders(actor).where(Order.order_number == order_number)
-    if with_items:
-        stmt = stmt.options(selectinload(Order.items))
-    return await session.scalar(stmt)
+    return readable_orders(actor, with_items=with_items).where(Order.order_number == order_number)
 
 
-async def list_readable(
-    session: AsyncSession, actor: Actor, *, customer_id: str | None,
-    fulfilment_status: FulfilmentStatus | None, undelivered_only: bool, with_items: bool,
-    cursor: str | None, limit: int,
-) -> tuple[list[Order], str | None]:
-    """A page of the orders this actor may see, oldest first."""
-    stmt = readable_orders(actor)
+def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: FulfilmentStatus | None,
+           with_items: bool) -> Select[Order]:
+    """The orders this actor may see, optionally one customer's or in one state."""
+    stmt = readable_orders(actor, with_items=with_items)
     if customer_id is not None:
         stmt = stmt.where(Order.customer_id == customer_id)
     if fulfilment_status is not None:
         stmt = stmt.where(Order.fulfilment_status == fulfilment_status)
-    if undelivered_only:
-        stmt = stmt.where(Order.delivered_at.is_(None), Order.cancelled_at.is_(None))
-    if with_items:
-        stmt = stmt.options(selectinload(Order.items))
-    return await fetch_page(session, stmt, Order.created_at, Order.id, cursor=cursor,
-                            limit=limit)
+    return stmt
+
+
+def late(actor: Actor, *, now: datetime, with_items: bool) -> Select[tuple[Order]]:
+    """Orders this actor may see that are still unshipped past their ship-by date."""
+    return readable_orders(actor, with_items=with_items).where(
+        Order.fulfilment_status == FulfilmentStatus.PLACED, Order.ship_by < now)
+
+
+async def get_writable(session: AsyncSession, actor: Actor, order_number: str) -> Order | None:
+    """One order by number this actor may see, locked until the transaction ends."""
+    order: Order | None = await session.scalar(
+        by_number(actor, order_number).with_for_update())
+    return order
 
 
 async def save(session: AsyncSession, order: Order) -> Order:

@@ -2,19 +2,23 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from app.core.fields import Currency, OrderNumber, PlainText, ShortCode
+from app.access.projection import GatedView
+from app.core.fields import Currency, Identifier, OrderNumber, PlainText, ShortCode
 from app.core.schemas import Receipt
 from app.orders.models import FulfilmentStatus, PaymentMethod, PaymentStatus
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$", "examples": ["15.90"],
+     "description": "A decimal amount as a string, at most two decimals."})]
 PartnerId = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
-_ITEM = {"product_name": "Silicone pot lid mat", "quantity": 2, "unit_price": "7.95"}
-_CREATE = {
+_ITEM: dict[str, Any] = {"product_name": "Silicone pot lid mat", "quantity": 2,
+                         "unit_price": "7.95"}
+_CREATE: dict[str, Any] = {
     "order_number": "HG-2026-000123", "customer_id": "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d",
     "shipping_address_id": "7d1e0b52-3c4f-4a8e-b2a9-5e6f7a8b9c0d", "items": [_ITEM],
     "total_amount": "15.90", "currency": "EUR", "payment_method": "paypal",
@@ -39,8 +43,8 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE]})
 
     order_number: OrderNumber
-    customer_id: str = Field(max_length=36)
-    shipping_address_id: str = Field(max_length=36, description="Copied onto the order.")
+    customer_id: Identifier
+    shipping_address_id: Identifier = Field(description="Copied onto the order.")
     items: list[OrderItemIn] = Field(min_length=1, max_length=200)
     total_amount: Money
     currency: Currency
@@ -112,7 +116,7 @@ class OrderItemView(BaseModel):
     unit_price: Decimal
 
 
-class OrderView(BaseModel):
+class OrderView(GatedView):
     """An order as the declared purpose allows: absent fields were not allowed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -124,7 +128,8 @@ class OrderView(BaseModel):
                               "street": "Keyuan Road", "house_number": "18",
                               "postal_code": "518057"},
          "placed_at": "2026-11-28T08:00:00Z", "shipped_at": "2026-11-30T02:00:00Z",
-         "delivered_at": None, "cancelled_at": None},
+         "delivered_at": None, "cancelled_at": None, "ship_by": "2026-12-03T01:00:00Z",
+         "deliver_from": "2026-12-16T02:00:00Z", "deliver_by": "2026-12-21T02:00:00Z"},
     ]})
 
     id: str | None = None
@@ -145,3 +150,9 @@ class OrderView(BaseModel):
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
     cancelled_at: datetime | None = None
+    ship_by: datetime | None = Field(None, description="Promised: ships within 3 business "
+                                                       "days of placement.")
+    deliver_from: datetime | None = Field(None, description="Delivery window opens: 12 "
+                                          "business days after shipping (or ship-by).")
+    deliver_by: datetime | None = Field(None, description="Delivery window closes: 15 "
+                                        "business days after shipping (or ship-by).")

@@ -1,24 +1,26 @@
 """Order use cases: place, read, list, and record fulfilment and payment events."""
 
-from app.addresses import repository as addresses
-from app.addresses.errors import AddressNotFound
-from app.core.access import (
-    allowed_fields,
-    audit_read,
-    audit_write,
-    ensure_consent,
-    view,
-    withdrawn,
+from typing import Any
+
+from app.access import gate
+from app.access.callers import Reader, Writer
+from app.access.errors import RoleNotPermitted
+from app.access.projection import Projection
+from app.addresses import public as addresses
+from app.core.business_days import BusinessCalendar
+from app.core.db import new_id, utcnow
+from app.identity import public as identity
+from app.orders import promises, repository, updates
+from app.orders.errors import (
+    DestructionConfirmed,
+    EventBeforePrevious,
+    InvalidTransition,
+    OrderNotFound,
 )
-from app.core.db import utcnow
-from app.core.deps import Caller, RoleNotPermitted
-from app.identity.service import readable
-from app.orders import repository
-from app.orders.errors import EventBeforePrevious, InvalidTransition, OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderItem, PaymentStatus
+from app.orders.readers import ORDERS, PSEUDONYMIZED_SHIP_TO, arrived, copy_ship_to
 from app.orders.schemas import FulfilmentUpdate, OrderCreate, OrderReceipt, PaymentUpdate
-from app.orders.views import ORDER_READERS, PSEUDONYMIZED_SHIP_TO, copy_ship_to
-from app.policy.decisions import Reason, decide
+from app.partners import public as partners
 from app.policy.purposes import Resource
 from app.policy.roles import Role
 
@@ -30,90 +32,93 @@ ARRIVED = (F.DELIVERED, F.CANCELLED)
 EVENT_TIME = {F.SHIPPED: "shipped_at", F.DELIVERED: "delivered_at", F.CANCELLED: "cancelled_at"}
 
 
-def _arrived(order: Order) -> bool:
-    """Delivered or cancelled: the carrier's part is over, so the address is sealed."""
-    return order.delivered_at is not None or order.cancelled_at is not None
+async def _ensure_partners(caller: Writer, *, logistics: str | None, payment: str | None
+                           ) -> None:
+    """Orders name only active partners of the right kind (422 otherwise)."""
+    if logistics:
+        await partners.ensure_active(caller.session, logistics, partners.PartnerKind.LOGISTICS)
+    if payment:
+        await partners.ensure_active(caller.session, payment, partners.PartnerKind.PAYMENT)
 
 
-async def place(caller: Caller, payload: OrderCreate) -> OrderReceipt:
+async def place(caller: Writer, payload: OrderCreate, *, calendar: BusinessCalendar
+                ) -> OrderReceipt:
     """Store a new order with a copy of the address it ships to."""
-    await readable(caller, payload.customer_id)
-    address = await addresses.get(caller.session, payload.customer_id,
-                                  payload.shipping_address_id)
-    if address is None:
-        raise AddressNotFound()
+    await identity.ensure_visible(caller, payload.customer_id)
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id,
+                           payment=payload.payment_partner_id)
+    address = await addresses.plain_address(
+        caller.session, caller.keys, caller.actor, customer_id=payload.customer_id,
+        address_id=payload.shipping_address_id)
     data = payload.model_dump(exclude={"items"})
-    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()},
+    order = Order(**{**data, "placed_at": data["placed_at"] or utcnow()}, id=new_id(),
                   fulfilment_status=F.PLACED)
     order.items = [OrderItem(position=n, **item.model_dump())
                    for n, item in enumerate(payload.items)]
     copy_ship_to(order, address, caller.keys)
+    promises.stamp(order, calendar)
     await repository.save(caller.session, order)
     fields = sorted({*payload.model_fields_set, "shipping_address"} - {"shipping_address_id"})
-    await audit_write(caller, Resource.ORDER, "create", subject_id=order.customer_id,
-                      resource_id=order.order_number, fields=fields)
+    await gate.record_write(caller, Resource.ORDER, "create", subject_id=order.customer_id,
+                            resource_id=order.order_number, fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
                         at=order.created_at)
 
 
-async def read(caller: Caller, order_number: str) -> dict:
+def _needs_items(caller: Reader) -> bool:
+    return "items" in gate.fields_for(caller, ORDERS)
+
+
+async def read(caller: Reader, order_number: str) -> Projection:
     """One order by number, as the purpose allows; once delivered or cancelled its address is
     sealed."""
-    allowed_fields(caller, Resource.ORDER)
-    order = await repository.get_readable(caller.session, caller.actor, order_number,
-                                          with_items=True)
-    if order is None:
-        raise OrderNotFound()
-    await ensure_consent(caller, order.customer_id)
-    fields = allowed_fields(caller, Resource.ORDER, delivered=_arrived(order))
-    await audit_read(caller, Resource.ORDER, [(order.customer_id, order.order_number, fields)])
-    return view(fields, ORDER_READERS, order, caller)
+    return await gate.read_one(caller, ORDERS, repository.by_number(
+        caller.actor, order_number, with_items=_needs_items(caller)))
 
 
-async def list_orders(caller: Caller, *, customer_id: str | None,
+async def list_orders(caller: Reader, *, customer_id: str | None,
                       fulfilment_status: FulfilmentStatus | None, cursor: str | None,
-                      limit: int) -> dict:
+                      limit: int) -> dict[str, Any]:
     """A page of the orders the caller may see, each shaped by the purpose."""
-    open_fields = allowed_fields(caller, Resource.ORDER)
-    delivered = decide(caller.actor.role, caller.purpose, Resource.ORDER, delivered=True)
+    with_items = _needs_items(caller)
     if customer_id is not None:
-        await readable(caller, customer_id)
-    rows, next_cursor = await repository.list_readable(
-        caller.session, caller.actor, customer_id=customer_id,
-        fulfilment_status=fulfilment_status,
-        undelivered_only=delivered.reason is Reason.GONE_AFTER_DELIVERY,
-        with_items="items" in open_fields, cursor=cursor, limit=limit)
-    refused = await withdrawn(caller, {row.customer_id for row in rows})
-    shaped = [(row, delivered.fields if _arrived(row) else open_fields)
-              for row in rows if row.customer_id not in refused]
-    await audit_read(caller, Resource.ORDER,
-                     [(row.customer_id, row.order_number, fields) for row, fields in shaped])
-    return {"items": [view(fields, ORDER_READERS, row, caller) for row, fields in shaped],
-            "next_cursor": next_cursor}
+        await identity.ensure_visible(caller, customer_id)
+    stmt = repository.listed(caller.actor, customer_id=customer_id,
+                             fulfilment_status=fulfilment_status, with_items=with_items)
+    return await gate.read_page(caller, ORDERS, stmt, order=(Order.created_at, Order.id),
+                                cursor=cursor, limit=limit)
 
 
-async def _writable(caller: Caller, order_number: str) -> Order:
-    order = await repository.get_readable(caller.session, caller.actor, order_number)
+async def list_late(caller: Reader, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Orders not shipped by their ship-by date, most overdue first."""
+    stmt = repository.late(caller.actor, now=utcnow(), with_items=_needs_items(caller))
+    return await gate.read_page(caller, ORDERS, stmt, order=(Order.ship_by, Order.id),
+                                cursor=cursor, limit=limit)
+
+
+async def _writable(caller: Writer, order_number: str) -> Order:
+    order = await repository.get_writable(caller.session, caller.actor, order_number)
     if order is None:
         raise OrderNotFound()
     return order
 
 
-async def _audit_change(caller: Caller, order: Order, fields: list[str]) -> OrderReceipt:
+async def _audit_change(caller: Writer, order: Order, fields: list[str]) -> OrderReceipt:
     order.updated_at = utcnow()
     await repository.save(caller.session, order)
-    await audit_write(caller, Resource.ORDER, "update", subject_id=order.customer_id,
-                      resource_id=order.order_number, fields=fields)
+    await gate.record_write(caller, Resource.ORDER, "update", subject_id=order.customer_id,
+                            resource_id=order.order_number, fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
                         at=order.updated_at)
 
 
-async def record_fulfilment(caller: Caller, order_number: str,
-                            payload: FulfilmentUpdate) -> OrderReceipt:
+async def record_fulfilment(caller: Writer, order_number: str, payload: FulfilmentUpdate, *,
+                            calendar: BusinessCalendar) -> OrderReceipt:
     """Record that an order shipped, was delivered or was cancelled."""
     partner = caller.actor.role is Role.LOGISTICS_PARTNER
     if partner and (payload.status is F.CANCELLED or payload.logistics_partner_id):
         raise RoleNotPermitted("Carriers record shipping and delivery only.")
+    await _ensure_partners(caller, logistics=payload.logistics_partner_id, payment=None)
     order = await _writable(caller, order_number)
     current = F(order.fulfilment_status)
     if payload.status not in FULFILMENT_STEPS.get(current, set()):
@@ -134,10 +139,18 @@ async def record_fulfilment(caller: Caller, order_number: str,
     if payload.logistics_partner_id:
         order.logistics_partner_id = payload.logistics_partner_id
         fields.append("logistics_partner_id")
-    return await _audit_change(caller, order, fields)
+    if payload.status is F.SHIPPED:
+        promises.stamp(order, calendar)  # derived dates, not personal data: not in `fields`
+    if payload.status in ARRIVED and order.logistics_partner_id:
+        await partners.request_destruction(caller.session, partner_id=order.logistics_partner_id,
+                                           order_number=order.order_number)
+    receipt = await _audit_change(caller, order, fields)
+    if payload.status in (F.SHIPPED, F.DELIVERED):
+        await updates.tell_customer(caller, order)
+    return receipt
 
 
-async def record_payment(caller: Caller, order_number: str,
+async def record_payment(caller: Writer, order_number: str,
                          payload: PaymentUpdate) -> OrderReceipt:
     """Record the payment status the payment platform reported."""
     order = await _writable(caller, order_number)
@@ -148,13 +161,22 @@ async def record_payment(caller: Caller, order_number: str,
     return await _audit_change(caller, order, ["payment_status"])
 
 
-async def confirm_destruction(caller: Caller, order_number: str) -> OrderReceipt:
-    """Record the carrier's word that it destroyed its copy of a delivered shipment's data."""
+async def confirm_destruction(caller: Writer, order_number: str) -> OrderReceipt:
+    """Record the carrier's word that it destroyed its copy of a delivered shipment's data,
+    once (409 `destruction_already_confirmed` after that)."""
     order = await _writable(caller, order_number)
-    if not _arrived(order):
+    if not arrived(order):
         raise InvalidTransition("Only a delivered or cancelled shipment's data is destroyed.")
+    if order.ship_to_destroyed_at is not None:
+        raise DestructionConfirmed("The destruction of this shipment's data was confirmed "
+                                   f"at {order.ship_to_destroyed_at.isoformat()}.")
+    order.ship_to_destroyed_at = utcnow()
+    await repository.save(caller.session, order)
     fields = ["shipping_address"]
-    await audit_write(caller, Resource.ORDER, "confirm_destroyed", subject_id=order.customer_id,
-                      resource_id=order.order_number, fields=fields)
+    await partners.confirm_destruction(caller.session, partner_id=caller.actor.partner_id or "",
+                                       order_number=order.order_number)
+    await gate.record_write(caller, Resource.ORDER, "confirm_destroyed",
+                            subject_id=order.customer_id, resource_id=order.order_number,
+                            fields=fields)
     return OrderReceipt(id=order.id, order_number=order.order_number, fields=fields,
-                        at=utcnow())
+                        at=order.ship_to_destroyed_at)

@@ -49,10 +49,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _decrypt(keys: Keys, row: OutboxMessage) -> OutgoingMail:
-    cipher = keys.cipher
-    return OutgoingMail(id=row.id, to=cipher.decrypt(row.recipient_enc, context=RECIPIENT),
-                        subject=cipher.decrypt(row.subject_enc, context=SUBJECT),
-                        body=cipher.decrypt(row.body_enc, context=BODY))
+    cipher, row_id = keys.cipher, row.id
+    return OutgoingMail(id=row.id, channel=row.channel,
+                        to=cipher.decrypt(row.recipient_enc, context=RECIPIENT, row_id=row_id),
+                        subject=cipher.decrypt(row.subject_enc, context=SUBJECT, row_id=row_id),
+                        body=cipher.decrypt(row.body_enc, context=BODY, row_id=row_id))
 
 
 async def _deliver_batch(sessions: async_sessionmaker[AsyncSession], keys: Keys,

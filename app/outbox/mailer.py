@@ -1,4 +1,5 @@
-"""Senders of outbox mail: an SMTP server, or a folder of .eml files for development."""
+"""Senders of outbox mail: an SMTP server, or a folder of .eml files for development; and the
+sender that hands each message to its channel's sender."""
 
 import asyncio
 import os
@@ -10,9 +11,12 @@ from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
+import httpx
 
 from app.core.config import Settings
 from app.core.db import utcnow
+from app.outbox.models import EMAIL, SMS
+from app.outbox.sms import sms_sender_from_settings
 
 SMTP_TIMEOUT_SECONDS = 10.0
 MESSAGE_ID_DOMAIN = "privacy-api"
@@ -20,12 +24,13 @@ MESSAGE_ID_DOMAIN = "privacy-api"
 
 @dataclass(frozen=True)
 class OutgoingMail:
-    """A decrypted outbox message, ready to hand to a sender."""
+    """A decrypted outbox message, ready to hand to a sender; `channel` is email or sms."""
 
     id: str
     to: str
     subject: str
     body: str
+    channel: str = EMAIL
 
     @property
     def message_id(self) -> str:
@@ -99,8 +104,33 @@ class FolderSender:
             raise
 
 
-def sender_from_settings(settings: Settings) -> Sender:
+class UnknownChannel(ValueError):
+    """An outbox message names a channel no sender is configured for."""
+
+
+class ChannelSender:
+    """Hands each message to the sender of its channel (email, sms)."""
+
+    def __init__(self, senders: dict[str, Sender]) -> None:
+        self.senders = senders
+
+    async def send(self, mail: OutgoingMail) -> None:
+        """Send through the channel's sender; raises `UnknownChannel` for any other channel."""
+        sender = self.senders.get(mail.channel)
+        if sender is None:
+            raise UnknownChannel(mail.channel)
+        await sender.send(mail)
+
+
+def mail_sender_from_settings(settings: Settings) -> Sender:
     """SMTP when a server is configured, otherwise the mail folder."""
     if settings.smtp_host:
         return SmtpSender(settings)
     return FolderSender(settings.mail_dir, mail_from=settings.mail_from)
+
+
+def sender_from_settings(settings: Settings, *, http: httpx.AsyncClient | None = None
+                         ) -> ChannelSender:
+    """Email as configured, SMS through the gateway (needs `http`) or to the SMS folder."""
+    return ChannelSender({EMAIL: mail_sender_from_settings(settings),
+                          SMS: sms_sender_from_settings(settings, http=http)})

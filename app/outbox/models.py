@@ -1,4 +1,5 @@
-"""The outbox row: one email waiting to be sent; recipient, subject and body are encrypted."""
+"""The outbox row: one email or SMS waiting to be sent; recipient, subject and body are
+encrypted."""
 
 from datetime import datetime
 
@@ -10,10 +11,12 @@ from app.core.db import Base, UTCDateTime, id_column, utcnow
 RECIPIENT = "outbox_message.recipient"
 SUBJECT = "outbox_message.subject"
 BODY = "outbox_message.body"
+EMAIL, SMS = "email", "sms"
+CHANNELS = (EMAIL, SMS)
 
 
 class OutboxMessage(Base):
-    """An outgoing email and its delivery state.
+    """An outgoing email or SMS (`channel`) and its delivery state.
 
     Pending while `sent_at` and `failed_at` are empty; once sent, recipient and text are
     erased and only the delivery record stays; `claimed_until` is the lease of the
@@ -24,6 +27,7 @@ class OutboxMessage(Base):
 
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10), default=EMAIL, server_default=EMAIL)
     customer_id: Mapped[str | None] = mapped_column(String(36), index=True)
     recipient_enc: Mapped[str | None] = mapped_column(Text)
     subject_enc: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.outbox.models import OutboxMessage
@@ -19,6 +19,12 @@ async def add(session: AsyncSession, message: OutboxMessage) -> OutboxMessage:
     session.add(message)
     await session.flush()
     return message
+
+
+async def add_many(session: AsyncSession, rows: list[dict]) -> None:
+    """Store many messages (column values) in the caller's transaction, in one statement."""
+    if rows:
+        await session.execute(insert(OutboxMessage.__table__), rows)
 
 
 async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,

@@ -15,6 +15,7 @@ class Purpose(StrEnum):
     PAYMENT = "payment"
     SELF = "self"
     NOTIFICATIONS = "notifications"
+    OVERSIGHT = "oversight"
 
 
 class Resource(StrEnum):
@@ -27,6 +28,10 @@ class Resource(StrEnum):
     COMPLAINT = "complaint"
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
+    REQUEST = "request"
+    DISCLOSURE = "disclosure"
+    POLICY_RECORD = "policy_record"
+    LOCKOUT = "verification_lockout"
 
 
 RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
@@ -38,17 +43,32 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                      "currency", "payment_method", "payment_status", "fulfilment_status",
                      "shipping_address", "shipping_region", "logistics_partner_id",
                      "payment_partner_id", "placed_at", "shipped_at", "delivered_at",
-                     "cancelled_at"),
+                     "cancelled_at", "ship_by", "deliver_from", "deliver_by"),
     Resource.MESSAGE: ("id", "customer_id", "order_number", "channel", "direction", "subject",
                        "body", "occurred_at", "created_at"),
     Resource.COMPLAINT: ("id", "customer_id", "kind", "subject", "body", "received_at", "due_at",
-                         "answer", "answered_at", "answered_by"),
+                         "answer", "answered_at", "answered_by", "overdue"),
     Resource.CONSENT: ("purpose", "granted", "changed_at", "history"),
     Resource.ACCESS_LOG: ("occurred_at", "actor_id", "actor_role", "purpose", "action",
                           "resource", "fields"),
+    Resource.REQUEST: ("id", "customer_id", "type", "state", "received_at", "verified_at",
+                       "verified_by", "due_at", "completed_at", "rejected_at",
+                       "rejection_reason", "overdue", "outcome"),
+    Resource.DISCLOSURE: ("id", "customer_id", "authority", "legal_basis", "reference",
+                          "fields", "disclosed_at", "notify_after", "notified_at",
+                          "recorded_by"),
+    Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
+    Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
+                       "locked_at", "locked_until", "locked"),
 }
 
+COMPLAINT_STATUS = frozenset({"id", "customer_id", "kind", "received_at", "due_at",
+                              "answered_at", "answered_by", "overdue"})
+"""A complaint without its text: what oversight of deadlines needs."""
+
 ORDER_TIMES = frozenset({"placed_at", "shipped_at", "delivered_at", "cancelled_at"})
+DELIVERY_PROMISES = frozenset({"ship_by", "deliver_from", "deliver_by"})
+"""The promised ship-by date and delivery window: for delivery, service and self."""
 PSEUDONYMOUS = frozenset({"customer_key", "shipping_region"})
 
 
@@ -78,7 +98,8 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
             fields={
                 Resource.CUSTOMER: frozenset({"id", "name", "phone", "email"}),
                 Resource.ORDER: frozenset({"order_number", "items", "fulfilment_status",
-                                           "shipping_address"}) | ORDER_TIMES,
+                                           "shipping_address"}) | ORDER_TIMES
+                | DELIVERY_PROMISES,
             },
             hidden_from={Role.LOGISTICS_PARTNER: frozenset({"email"})},
             sealed_when_delivered=frozenset({"shipping_address"}),
@@ -94,6 +115,8 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.MESSAGE: _all(Resource.MESSAGE),
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.CONSENT: _all(Resource.CONSENT),
+                Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -126,6 +149,9 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.COMPLAINT: _all(Resource.COMPLAINT),
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.ACCESS_LOG: _all(Resource.ACCESS_LOG),
+                Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE) - {"recorded_by"},
+                Resource.POLICY_RECORD: _all(Resource.POLICY_RECORD),
             },
         ),
         PurposeRule(
@@ -136,6 +162,17 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.ORDER: frozenset({"order_number", "fulfilment_status"}) | ORDER_TIMES,
             },
             consent_based=True,
+        ),
+        PurposeRule(
+            purpose=Purpose.OVERSIGHT,
+            roles=frozenset({Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT}),
+            fields={
+                Resource.REQUEST: _all(Resource.REQUEST),
+                Resource.LOCKOUT: _all(Resource.LOCKOUT),
+                Resource.COMPLAINT: COMPLAINT_STATUS,
+                Resource.CONSENT: _all(Resource.CONSENT),
+                Resource.DISCLOSURE: _all(Resource.DISCLOSURE),
+            },
         ),
     )
 }

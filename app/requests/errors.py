@@ -1,6 +1,9 @@
 """Request errors."""
 
-from app.core.errors import Conflict, NotFound, Unprocessable
+import math
+from datetime import timedelta
+
+from app.core.errors import AppError, Conflict, NotFound, Unprocessable
 
 
 class RequestNotFound(NotFound):
@@ -16,3 +19,20 @@ class RequestNotOpen(Conflict):
 
 class ChangesRequired(Unprocessable):
     code = "changes_required"
+
+
+class VerificationLocked(AppError):
+    """Too many wrong codes: checks and code mails wait (429 with Retry-After)."""
+
+    status, code, title = 429, "verification_locked", "Verification locked"
+
+    def __init__(self, detail: str, *, retry_after: timedelta, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after.total_seconds())))}
+
+
+class LockoutNotFound(NotFound):
+    code = "lockout_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such lockout.")

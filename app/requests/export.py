@@ -1,28 +1,40 @@
-"""The access export: everything held about a customer, machine-readable, through the policy."""
+"""The access export: everything held about a customer, assembled from each domain's public
+face and read through the gate for the caller's purpose."""
 
-from app.addresses.views import ADDRESS_READERS
-from app.complaints.service import COMPLAINT_READERS
-from app.consents import service as consents
-from app.core.deps import Caller
-from app.identity.models import Customer
-from app.identity.views import CUSTOMER_READERS
-from app.messages.service import MESSAGE_READERS
-from app.orders.views import ORDER_READERS
-from app.policy.decisions import decide, project
-from app.policy.purposes import Purpose, Resource
-from app.policy.roles import Role
-from app.requests import repository
+from collections.abc import Callable
+from typing import Any
+
+from app.access import gate
+from app.access.callers import Reader
+from app.access.errors import PurposeNotPermitted
+from app.access.sources import Source
+from app.addresses import public as addresses
+from app.audit import public as audit
+from app.complaints import public as complaints
+from app.consents import public as consents
+from app.disclosures import public as disclosures
+from app.identity import public as identity
+from app.messages import public as messages
+from app.orders import public as orders
+from app.policies import public as policies
+from app.policy.purposes import Resource
 from app.requests.erasure import ORDER_LAW
 
-EXPORTED = (Resource.CUSTOMER, Resource.ADDRESS, Resource.ORDER, Resource.MESSAGE,
-            Resource.COMPLAINT, Resource.ACCESS_LOG)
+SECTIONS: tuple[tuple[str, Source, Callable[[str], gate.Query]], ...] = (
+    ("addresses", addresses.ADDRESSES, addresses.records_of),
+    ("orders", orders.ORDERS, orders.records_of),
+    ("messages", messages.MESSAGES, messages.records_of),
+    ("complaints", complaints.COMPLAINTS, complaints.records_of),
+    ("consents", consents.CONSENTS, consents.records_of),
+    ("access_log", audit.ACCESS_LOG, audit.records_of),
+    ("disclosures", disclosures.DISCLOSURES, disclosures.records_of),
+    ("policies", policies.POLICY_RECORDS, policies.records_of),
+)
+"""Export sections after identity; a section the purpose does not cover is left out."""
 
 
-def _fields(resource: Resource) -> tuple[str, ...]:
-    return decide(Role.CUSTOMER, Purpose.SELF, resource).fields
-
-
-def _retention(retention_days: int) -> list[dict]:
+def retention(retention_days: int) -> list[dict[str, str]]:
+    """What is kept, for how long and why (no personal data)."""
     return [
         {"category": "identity, addresses, messages, complaints, consents",
          "kept": "while you use our services; deleted on request within 7 business days",
@@ -35,24 +47,16 @@ def _retention(retention_days: int) -> list[dict]:
     ]
 
 
-async def build(caller: Caller, customer: Customer, *, retention_days: int) -> tuple[dict, dict]:
-    """The export document, and the fields it returned per resource (for the audit)."""
-    records = await repository.customer_records(caller.session, customer.id)
-    fields = {resource: _fields(resource) for resource in EXPORTED}
-    keys = caller.keys
-    document = {
-        "identity": project(fields[Resource.CUSTOMER], CUSTOMER_READERS, customer, keys),
-        "addresses": [project(fields[Resource.ADDRESS], ADDRESS_READERS, a, keys)
-                      for a in records["addresses"]],
-        "orders": [project(fields[Resource.ORDER], ORDER_READERS, o, keys)
-                   for o in records["orders"]],
-        "messages": [project(fields[Resource.MESSAGE], MESSAGE_READERS, m, keys)
-                     for m in records["messages"]],
-        "complaints": [project(fields[Resource.COMPLAINT], COMPLAINT_READERS, c, keys)
-                       for c in records["complaints"]],
-        "consents": await consents.held(caller, customer.id),
-        "access_log": [{f: getattr(e, f) for f in fields[Resource.ACCESS_LOG]}
-                       for e in records["access_log"]],
-        "retention": _retention(retention_days),
-    }
-    return document, fields
+async def build(caller: Reader, customer_id: str, *, retention_days: int) -> dict[str, Any]:
+    """The export document for the caller's purpose; every section read through the gate."""
+    if not gate.covers(caller, Resource.CUSTOMER):
+        raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover an export.")
+    found = await gate.read_all(caller, identity.CUSTOMERS, identity.record_of(customer_id),
+                                subject_id=customer_id)
+    document: dict[str, Any] = {"identity": found[0] if found else None}
+    for name, source, records_of in SECTIONS:
+        if gate.covers(caller, source.resource):
+            document[name] = await gate.read_all(caller, source, records_of(customer_id),
+                                                 subject_id=customer_id)
+    document["retention"] = retention(retention_days)
+    return document

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -28,6 +28,7 @@ class RequestState(StrEnum):
 
 
 OPEN_STATES = (RequestState.AWAITING_VERIFICATION, RequestState.VERIFIED)
+OPEN_PREDICATE = "state IN ('awaiting_verification', 'verified')"
 
 
 class PrivacyRequest(Base):
@@ -45,7 +46,8 @@ class PrivacyRequest(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))  # the service's own words
+    rejection_reason_enc: Mapped[str | None] = mapped_column(Text)  # staff's words, encrypted
     code_hash: Mapped[str | None] = mapped_column(String(64))
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -58,4 +60,35 @@ class PrivacyRequest(Base):
     __table_args__ = (
         Index("ix_privacy_request_customer_type_state", "customer_id", "type", "state"),
         Index("ix_privacy_request_state_due", "state", "due_at"),
+        Index("uq_privacy_request_open_customer_type", "customer_id", "type", unique=True,
+              postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
     )
+
+
+class GuardScope(StrEnum):
+    """Whose wrong codes a guard counts."""
+
+    CUSTOMER = "customer"
+    ACTOR = "actor"
+
+
+class VerificationGuard(Base):
+    """Wrong verification codes of one customer (or one caller), across all requests, and the
+    lockout they earned; one row per customer or caller."""
+
+    __tablename__ = "verification_guard"
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_verification_guard_locked_at", "locked_at"),)

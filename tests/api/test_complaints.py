@@ -27,14 +27,16 @@ async def test_complaint_is_due_in_three_business_days_and_answered(client, auth
     assert read.json()["body"] == "My card **** **** **** 1111 was charged twice"
     answered = await client.post(f"/v1/complaints/{complaint_id}/answer",
                                  json={"answer": "We refunded the second charge."},
-                                 headers=auth(Role.SUPPORT_AGENT, sub="agent-7"))
+                                 headers=auth(Role.SUPPORT_AGENT, sub="agent-7",
+                                              purpose="service"))
     assert answered.status_code == 200
     assert answered.json()["answered_at"] is not None
     mine = await client.get(f"/v1/complaints/{complaint_id}",
                             headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert mine.json()["answer"] == "We refunded the second charge."
     twice = await client.post(f"/v1/complaints/{complaint_id}/answer",
-                              json={"answer": "again"}, headers=auth(Role.SUPPORT_AGENT))
+                              json={"answer": "again"},
+                              headers=auth(Role.SUPPORT_AGENT, purpose="service"))
     assert twice.status_code == 409
 
 
@@ -43,7 +45,7 @@ async def test_overdue_complaints_are_listed(client, auth, inspection_engine):
     created = await client.post("/v1/complaints", json={"customer_id": customer_id,
                                                         "body": "Where is my order?"},
                                 headers=auth(Role.STOREFRONT))
-    staff = auth(Role.PRIVACY_OFFICER)
+    staff = auth(Role.PRIVACY_OFFICER, purpose="oversight")
     assert (await client.get("/v1/complaints?overdue=true", headers=staff)).json()["items"] == []
     async with inspection_engine.begin() as connection:
         await connection.execute(update(Complaint).values(due_at=utcnow() - timedelta(hours=1)))

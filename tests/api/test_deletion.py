@@ -26,18 +26,18 @@ async def _everything_stored(session, keys) -> str:
                 values.append(str(value))
                 if column.name.endswith("_enc") and value:
                     values.append(keys.cipher.decrypt(
-                        value, context=f"{table.name}.{column.name[:-4]}"))
+                        value, context=f"{table.name}.{column.name[:-4]}", row_id=row.id))
     return "\n".join(values)
 
 
 async def _delete(client, auth, customer_id, app, session, deliver):
     filed = await client.post("/v1/requests", json={"customer_id": customer_id,
                                                     "type": "deletion"},
-                              headers=auth(Role.CUSTOMER, sub=customer_id))
+                              headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     from tests.api.test_requests import _code
     code = await _code(session, app.state.keys, filed.json()["id"])
     done = await client.post(f"/v1/requests/{filed.json()['id']}/verify", json={"code": code},
-                             headers=auth(Role.CUSTOMER, sub=customer_id))
+                             headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     await deliver()
     return done
 

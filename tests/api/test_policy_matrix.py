@@ -40,6 +40,7 @@ class World:
     address_id: str
     order_number: str
     complaint_id: str
+    request_id: str
 
 
 @pytest.fixture
@@ -55,7 +56,19 @@ async def world(client, auth) -> World:
     complaint = await client.post("/v1/complaints", headers=storefront, json={
         "customer_id": customer_id, "subject": "Late parcel", "body": "Where is my cat bed?"})
     assert complaint.status_code == 201, complaint.text
-    return World(customer_id, email, name, address_id, order_number, complaint.json()["id"])
+    request = await client.post("/v1/requests", json={"customer_id": customer_id,
+                                                      "type": "access"},
+                                headers={**storefront, "X-Purpose": "service"})
+    assert request.status_code == 201, request.text
+    return World(customer_id, email, name, address_id, order_number, complaint.json()["id"],
+                 request.json()["id"])
+
+
+async def reads_of(session, response) -> list[AuditEntry]:
+    """The read entries the request behind `response` wrote."""
+    return list((await session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "read",
+        AuditEntry.request_id == response.headers["x-request-id"]))).all())
 
 
 def headers_for(auth, role: Role, purpose: str | None, world: World) -> dict:
@@ -84,6 +97,7 @@ def url_of(resource: Resource, world: World) -> str:
         Resource.COMPLAINT: f"/v1/complaints/{world.complaint_id}",
         Resource.CONSENT: f"{base}/consents",
         Resource.ACCESS_LOG: f"{base}/access-log",
+        Resource.REQUEST: f"/v1/requests/{world.request_id}",
     }[resource]
 
 
@@ -112,7 +126,11 @@ def expected(role: Role, purpose: Purpose, resource: Resource) -> tuple[int, obj
     return 200, decision.fields
 
 
-MATRIX = list(itertools.product(Role, Purpose, Resource))
+EXPORT_ONLY = {Resource.POLICY_RECORD}  # read only inside the access export (route inventory)
+# Lockouts are listed by the privacy officer only (tests/api/test_verification_limits.py);
+# disclosures are read on the officer's routes and in the export (tests/api/test_disclosures.py).
+MATRIX = [(r, p, x) for r, p, x in itertools.product(Role, Purpose, Resource)
+          if x not in {Resource.LOCKOUT, Resource.DISCLOSURE} | EXPORT_ONLY]
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource"), MATRIX,
@@ -124,7 +142,7 @@ async def test_every_role_purpose_and_resource(client, auth, session, world, rol
                                 headers=headers_for(auth, role, purpose.value, world))
 
     assert response.status_code == status, response.text
-    reads = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "read"))).all()
+    reads = await reads_of(session, response)
     if status != 200:
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["code"] == outcome
@@ -157,8 +175,7 @@ async def test_order_list_items_hold_exactly_the_allowed_fields(client, auth, se
     assert response.status_code == 200, response.text
     (item,) = response.json()["items"]
     assert set(item) == set(decide(role, purpose, Resource.ORDER).fields)
-    (entry,) = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "read"))
-                ).all()
+    (entry,) = await reads_of(session, response)
     assert (entry.purpose, entry.resource_id, set(entry.fields)) == (
         purpose.value, world.order_number, set(item))
 
@@ -174,12 +191,17 @@ DESIGN_ROLES = {  # DESIGN.md, "Purposes and who may use them"
 
 def test_the_table_gives_each_purpose_the_roles_design_names():
     assert {p: set(PURPOSE_TABLE[p].roles) for p in DESIGN_ROLES} == DESIGN_ROLES
-    assert not any(Role.PRIVACY_OFFICER in rule.roles for rule in PURPOSE_TABLE.values())
+    officer = {p for p, rule in PURPOSE_TABLE.items() if Role.PRIVACY_OFFICER in rule.roles}
+    assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents, disclosures
+    assert set(PURPOSE_TABLE[Purpose.OVERSIGHT].fields) == {
+        Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.LOCKOUT,
+        Resource.DISCLOSURE}
 
 
 # Hard-coded expectations from DESIGN.md: they guard the table itself.
 
 ORDER_TIMES = {"placed_at", "shipped_at", "delivered_at", "cancelled_at"}
+PROMISES = {"ship_by", "deliver_from", "deliver_by"}
 FRAUD_ORDER = {"customer_key", "shipping_region", "total_amount", "currency", "payment_method",
                "payment_status"} | ORDER_TIMES
 NEVER_FOR_FRAUD = {"name", "email", "phone", "street", "house_number", "body", "subject",
@@ -244,7 +266,7 @@ async def test_logistics_partner_gets_the_shipment_but_never_an_email(client, au
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"order_number", "items", "fulfilment_status", "shipping_address"
-                         } | ORDER_TIMES
+                         } | ORDER_TIMES | PROMISES
     assert set(body["shipping_address"]) == SHIP_TO_KEYS
     assert body["shipping_address"]["street"] == ADDRESS["street"]
     assert "email" not in all_keys(body)
@@ -298,8 +320,7 @@ async def test_missing_or_unknown_purpose(client, auth, session, world, resource
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == code
-    assert (await session.scalars(select(AuditEntry).where(AuditEntry.action == "read"))
-            ).all() == []
+    assert await reads_of(session, response) == []
 
 
 # Delivered orders: the address is sealed for delivery, gone for carriers, kept for service.
@@ -318,7 +339,7 @@ async def test_delivered_order_storefront_delivery_view_has_no_address(client, a
                                 headers=auth(Role.STOREFRONT, purpose="delivery"))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES
+    assert set(body) == {"order_number", "items", "fulfilment_status"} | ORDER_TIMES | PROMISES
     assert body["fulfilment_status"] == "delivered"
     assert body["delivered_at"] is not None and body["shipped_at"] is not None
     assert ADDRESS["street"] not in response.text
@@ -332,8 +353,7 @@ async def test_delivered_order_is_gone_for_the_carrier(client, auth, session, wo
     assert response.status_code == 410
     assert response.json()["code"] == "shipment_delivered"
     assert ADDRESS["street"] not in response.text
-    reads = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "read"))).all()
-    assert reads == []
+    assert await reads_of(session, response) == []
 
 
 @pytest.mark.parametrize("role", [Role.STOREFRONT, Role.SUPPORT_AGENT])
@@ -359,6 +379,6 @@ async def test_delivery_list_seals_only_delivered_orders(client, auth, session, 
     assert "shipping_address" not in by_number[world.order_number]
     assert "shipping_address" in by_number[open_number]
 
-    reads = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "read"))).all()
+    reads = await reads_of(session, response)
     fields = {e.resource_id: set(e.fields) for e in reads}
     assert fields == {number: set(order) for number, order in by_number.items()}

@@ -9,7 +9,7 @@ from app.core.db import utcnow
 from app.identity.models import Customer
 from app.outbox.models import OutboxMessage
 from app.policy.roles import Role
-from app.requests.models import PrivacyRequest
+from app.requests.models import PrivacyRequest, VerificationGuard
 from tests.factories import create_address, create_customer, create_message, create_order
 
 
@@ -17,7 +17,8 @@ async def _code(session, keys, request_id: str) -> str:
     """The one-time code from the newest verification mail (what the customer would read)."""
     rows = (await session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "verification_code").order_by(OutboxMessage.created_at))).all()
-    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body")
+    body = keys.cipher.decrypt(rows[-1].body_enc, context="outbox_message.body",
+                               row_id=rows[-1].id)
     return next(word.strip(".") for word in body.split() if word.strip(".").isdigit()
                 and len(word.strip(".")) == 6)
 
@@ -25,7 +26,7 @@ async def _code(session, keys, request_id: str) -> str:
 async def _file(client, auth, customer_id: str, type_: str, **extra):
     return await client.post("/v1/requests", json={"customer_id": customer_id, "type": type_,
                                                    **extra},
-                             headers=auth(Role.CUSTOMER, sub=customer_id))
+                             headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
 
 
 async def test_access_request_is_verified_by_code_and_completed_with_due_date(
@@ -38,7 +39,8 @@ async def test_access_request_is_verified_by_code_and_completed_with_due_date(
 
     code = await _code(session, app.state.keys, filed.json()["id"])
     verified = await client.post(f"/v1/requests/{filed.json()['id']}/verify",
-                                 json={"code": code}, headers=auth(Role.CUSTOMER, sub=customer_id))
+                                 json={"code": code},
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body["state"] == "completed"
@@ -59,7 +61,7 @@ async def test_access_export_holds_everything_and_is_audited(client, auth, token
     await client.get(f"/v1/customers/{customer_id}",
                      headers=auth(Role.SUPPORT_AGENT, sub="agent-7", purpose="service"))
     signed_in = {"Authorization": "Bearer " + token(
-        Role.STOREFRONT, "storefront-1", signed_in_customer=customer_id)}
+        Role.STOREFRONT, "storefront-1", signed_in_customer=customer_id), "X-Purpose": "service"}
     filed = await client.post("/v1/requests", json={"customer_id": customer_id,
                                                     "type": "access"}, headers=signed_in)
     assert filed.json()["state"] == "completed"
@@ -70,7 +72,8 @@ async def test_access_export_holds_everything_and_is_audited(client, auth, token
     assert export.status_code == 200, export.text
     document = export.json()
     assert set(document) == {"identity", "addresses", "orders", "messages", "complaints",
-                             "consents", "access_log", "retention"}
+                             "consents", "access_log", "policies", "disclosures",
+                             "retention"}
     assert document["identity"]["name"] == "Export Me"
     assert [a["id"] for a in document["addresses"]] == [address_id]
     assert [o["order_number"] for o in document["orders"]] == [number]
@@ -79,9 +82,14 @@ async def test_access_export_holds_everything_and_is_audited(client, auth, token
                for e in document["access_log"])
     assert document["consents"][0]["purpose"] == "notifications"
     assert {r["category"] for r in document["retention"]} >= {"orders", "access log"}
-    entry = (await session.scalars(select(AuditEntry).where(
-        AuditEntry.resource_id == filed.json()["id"], AuditEntry.action == "read"))).one()
-    assert entry.purpose == "self" and "customer.name" in entry.fields
+    reads = (await session.scalars(select(AuditEntry).where(
+        AuditEntry.request_id == export.headers["x-request-id"], AuditEntry.action == "read"))
+    ).all()
+    assert {e.purpose for e in reads} == {"self"}
+    assert {e.resource for e in reads} == {"customer", "address", "order", "message", "consent",
+                                           "access_log"}
+    (identity,) = [e for e in reads if e.resource == "customer"]
+    assert set(identity.fields) == set(document["identity"])
 
 
 async def test_duplicate_open_request_is_answered_with_the_open_one(client, auth):
@@ -97,14 +105,15 @@ async def test_wrong_codes_exhaust_the_request(client, auth, app, session):
     request_id = (await _file(client, auth, customer_id, "access")).json()["id"]
     code = await _code(session, app.state.keys, request_id)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    headers = auth(Role.CUSTOMER, sub=customer_id)
+    headers = auth(Role.CUSTOMER, sub=customer_id, purpose="self")
     codes = []
     for _ in range(5):
         response = await client.post(f"/v1/requests/{request_id}/verify", json={"code": wrong},
                                      headers=headers)
-        assert response.status_code == 422
-        codes.append(response.json()["code"])
-    assert codes == ["verification_failed"] * 4 + ["verification_exhausted"]
+        codes.append((response.status_code, response.json()["code"]))
+    # the fifth wrong code also locks the customer (PRIVACY_VERIFICATION_LOCK_AFTER=5)
+    assert codes == [(422, "verification_failed")] * 4 + [(429, "verification_locked")]
+    assert int(response.headers["Retry-After"]) == 300
     late = await client.post(f"/v1/requests/{request_id}/verify", json={"code": code},
                              headers=headers)
     assert late.status_code == 409
@@ -121,11 +130,11 @@ async def test_expired_code_rejects_the_request(client, auth, app, session, insp
         await connection.execute(update(PrivacyRequest).where(PrivacyRequest.id == request_id)
                                  .values(code_expires_at=utcnow() - timedelta(seconds=1)))
     response = await client.post(f"/v1/requests/{request_id}/verify", json={"code": code},
-                                 headers=auth(Role.CUSTOMER, sub=customer_id))
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert response.status_code == 422
     assert response.json()["code"] == "verification_expired"
     read = await client.get(f"/v1/requests/{request_id}",
-                            headers=auth(Role.CUSTOMER, sub=customer_id))
+                            headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert read.json()["state"] == "rejected"
 
 
@@ -135,7 +144,7 @@ async def test_correction_applies_changes_and_audits_field_names(client, auth, a
                               changes={"phone": "+8613900139000"})).json()["id"]
     code = await _code(session, app.state.keys, request_id)
     done = await client.post(f"/v1/requests/{request_id}/verify", json={"code": code},
-                             headers=auth(Role.CUSTOMER, sub=customer_id))
+                             headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert done.json()["state"] == "completed"
     assert done.json()["outcome"] == {"corrected": ["phone"]}
     read = await client.get(f"/v1/customers/{customer_id}",
@@ -152,9 +161,9 @@ async def test_privacy_officer_sees_overdue_requests(client, auth, app, session,
     request_id = (await _file(client, auth, customer_id, "correction")).json()["id"]
     code = await _code(session, app.state.keys, request_id)
     verified = await client.post(f"/v1/requests/{request_id}/verify", json={"code": code},
-                                 headers=auth(Role.CUSTOMER, sub=customer_id))
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert verified.json()["state"] == "verified"  # staff must apply the correction
-    officer = auth(Role.PRIVACY_OFFICER, sub="dpo")
+    officer = auth(Role.PRIVACY_OFFICER, sub="dpo", purpose="oversight")
     assert (await client.get("/v1/requests?overdue=true", headers=officer)).json()["items"] == []
     async with inspection_engine.begin() as connection:
         await connection.execute(update(PrivacyRequest).where(PrivacyRequest.id == request_id)
@@ -163,11 +172,11 @@ async def test_privacy_officer_sees_overdue_requests(client, auth, app, session,
     assert [(r["id"], r["overdue"]) for r in overdue] == [(request_id, True)]
     applied = await client.post(f"/v1/requests/{request_id}/correction",
                                 json={"name": "Corrected Name"},
-                                headers=auth(Role.SUPPORT_AGENT))
+                                headers=auth(Role.SUPPORT_AGENT, purpose="service"))
     assert applied.json()["state"] == "completed"
     assert (await client.get("/v1/requests?overdue=true", headers=officer)).json()["items"] == []
-    assert (await client.get("/v1/requests", headers=auth(Role.CUSTOMER, sub=customer_id))
-            ).status_code == 403
+    mine = auth(Role.CUSTOMER, sub=customer_id, purpose="self")
+    assert (await client.get("/v1/requests", headers=mine)).status_code == 403
 
 
 async def test_rejection_carries_a_reason(client, auth):
@@ -175,7 +184,7 @@ async def test_rejection_carries_a_reason(client, auth):
     request_id = (await _file(client, auth, customer_id, "access")).json()["id"]
     rejected = await client.post(f"/v1/requests/{request_id}/reject",
                                  json={"reason": "Filed twice by mistake."},
-                                 headers=auth(Role.PRIVACY_OFFICER))
+                                 headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
     assert rejected.json()["state"] == "rejected"
     assert rejected.json()["rejection_reason"] == "Filed twice by mistake."
 
@@ -186,12 +195,14 @@ async def test_customers_reach_only_their_own_requests(client, auth):
     other = await create_customer(client, headers=storefront)
     assert (await _file(client, auth, other, "access")).status_code == 201
     forged = await client.post("/v1/requests", json={"customer_id": other, "type": "deletion"},
-                               headers=auth(Role.CUSTOMER, sub=mine))
+                               headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
     assert forged.status_code == 404
-    stored = await client.get("/v1/requests?type=access", headers=auth(Role.PRIVACY_OFFICER))
+    stored = await client.get("/v1/requests?type=access",
+                              headers=auth(Role.PRIVACY_OFFICER, purpose="oversight"))
     request_id = stored.json()["items"][0]["id"]
     assert (await client.get(f"/v1/requests/{request_id}",
-                             headers=auth(Role.CUSTOMER, sub=mine))).status_code == 404
+                             headers=auth(Role.CUSTOMER, sub=mine, purpose="self"))
+            ).status_code == 404
 
 
 async def test_consent_withdrawal_blocks_reads_at_once(client, auth):
@@ -218,7 +229,7 @@ async def test_consent_withdrawal_blocks_reads_at_once(client, auth):
     assert consents.json()[0]["history"][0]["changed_by_role"] == "customer"
     regranted = await client.put(f"/v1/customers/{customer_id}/consents/notifications",
                                  json={"granted": True},
-                                 headers=auth(Role.CUSTOMER, sub=customer_id))
+                                 headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert regranted.json()["granted"] is True
     assert [h["granted"] for h in regranted.json()["history"]] == [False, True]
     assert (await client.get(f"/v1/customers/{customer_id}", headers=notify)).status_code == 200
@@ -230,7 +241,7 @@ async def test_storefront_session_verification_is_recorded(client, auth, token, 
     filed = await client.post("/v1/requests", json={"customer_id": customer_id,
                                                     "type": "correction",
                                                     "changes": {"name": "Signed In"}},
-                              headers={"Authorization": f"Bearer {minted}"})
+                              headers={"Authorization": f"Bearer {minted}", "X-Purpose": "service"})
     assert filed.json()["verified_by"] == "storefront_session"
     assert filed.json()["state"] == "completed"
     stored = await session.scalar(select(Customer).where(Customer.id == customer_id))
@@ -244,10 +255,13 @@ async def test_filing_again_after_the_code_expired_starts_a_new_request(
     async with inspection_engine.begin() as connection:
         await connection.execute(update(PrivacyRequest).where(PrivacyRequest.id == first)
                                  .values(code_expires_at=utcnow() - timedelta(seconds=1)))
+        await connection.execute(update(VerificationGuard).values(
+            code_sent_at=utcnow() - timedelta(minutes=10)))
     again = await _file(client, auth, customer_id, "access")
     assert again.status_code == 201
     assert again.json()["id"] != first
-    old = await client.get(f"/v1/requests/{first}", headers=auth(Role.CUSTOMER, sub=customer_id))
+    old = await client.get(f"/v1/requests/{first}",
+                           headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert old.json()["state"] == "rejected"
 
 
@@ -257,15 +271,16 @@ async def test_deletion_closes_the_customers_other_open_requests(client, auth, t
     pending = (await _file(client, auth, customer_id, "access")).json()["id"]
     code = await _code(session, app.state.keys, pending)
     signed_in = {"Authorization": "Bearer " + token(Role.STOREFRONT, "storefront-1",
-                                                    signed_in_customer=customer_id)}
+                                                    signed_in_customer=customer_id),
+                 "X-Purpose": "service"}
     deleted = await client.post("/v1/requests", json={"customer_id": customer_id,
                                                       "type": "deletion"}, headers=signed_in)
     assert deleted.json()["state"] == "completed"
-    officer = auth(Role.PRIVACY_OFFICER)
+    officer = auth(Role.PRIVACY_OFFICER, purpose="oversight")
     closed = await client.get(f"/v1/requests/{pending}", headers=officer)
     assert closed.json()["state"] == "rejected"
     late = await client.post(f"/v1/requests/{pending}/verify", json={"code": code},
-                             headers=auth(Role.SUPPORT_AGENT))
+                             headers=auth(Role.SUPPORT_AGENT, purpose="service"))
     assert late.status_code == 409
     unsent = (await session.scalars(select(OutboxMessage.kind).where(
         OutboxMessage.customer_id == customer_id, OutboxMessage.sent_at.is_(None)))).all()
@@ -275,11 +290,12 @@ async def test_deletion_closes_the_customers_other_open_requests(client, auth, t
 async def test_only_the_customer_grants_consent_staff_may_withdraw(client, auth):
     customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
     url = f"/v1/customers/{customer_id}/consents/notifications"
-    withdrawn = await client.put(url, json={"granted": False}, headers=auth(Role.SUPPORT_AGENT))
+    agent = auth(Role.SUPPORT_AGENT, purpose="service")
+    withdrawn = await client.put(url, json={"granted": False}, headers=agent)
     assert withdrawn.status_code == 200
-    regrant = await client.put(url, json={"granted": True}, headers=auth(Role.SUPPORT_AGENT))
+    regrant = await client.put(url, json={"granted": True}, headers=agent)
     assert regrant.status_code == 403
     assert regrant.json()["code"] == "consent_grant_needs_customer"
     mine = await client.put(url, json={"granted": True},
-                            headers=auth(Role.CUSTOMER, sub=customer_id))
+                            headers=auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
     assert mine.status_code == 200

@@ -30,7 +30,7 @@ from app.outbox.mailer import (
     FolderSender,
     OutgoingMail,
     SmtpSender,
-    sender_from_settings,
+    mail_sender_from_settings,
 )
 from app.outbox.models import BODY, RECIPIENT, SUBJECT, OutboxMessage
 from app.outbox.service import enqueue
@@ -369,11 +369,12 @@ async def test_folder_sender_writes_readable_eml_files(app, tmp_path):
 
 
 def test_sender_follows_settings(settings, tmp_path):
-    smtp = sender_from_settings(settings.model_copy(update={"smtp_host": "mail.example.org"}))
+    smtp = mail_sender_from_settings(
+        settings.model_copy(update={"smtp_host": "mail.example.org"}))
     assert isinstance(smtp, SmtpSender)
-    folder = sender_from_settings(settings.model_copy(update={"mail_dir": tmp_path}))
+    folder = mail_sender_from_settings(settings.model_copy(update={"mail_dir": tmp_path}))
     assert isinstance(folder, FolderSender) and folder.folder == tmp_path
-    assert sender_from_settings(settings).folder == settings.data_dir / "mail"
+    assert mail_sender_from_settings(settings).folder == settings.data_dir / "mail"
 
 
 async def test_server_delivers_in_the_background(app, settings, tmp_path):
@@ -395,9 +396,9 @@ async def test_columns_hold_no_plaintext_and_forget_it_once_sent(app, smtp, live
     message_id = await put(app)
     row = (await stored(session))[message_id]
     cipher = app.state.keys.cipher
-    assert cipher.decrypt(row.recipient_enc, context=RECIPIENT) == TO
-    assert cipher.decrypt(row.subject_enc, context=SUBJECT) == SUBJECT_TEXT
-    assert cipher.decrypt(row.body_enc, context=BODY) == BODY_TEXT
+    assert cipher.decrypt(row.recipient_enc, context=RECIPIENT, row_id=row.id) == TO
+    assert cipher.decrypt(row.subject_enc, context=SUBJECT, row_id=row.id) == SUBJECT_TEXT
+    assert cipher.decrypt(row.body_enc, context=BODY, row_id=row.id) == BODY_TEXT
     await session.rollback()
     result = await session.execute(text("SELECT * FROM outbox_message"))
     stored_text = " ".join(str(value) for value in result.one()).lower()

@@ -15,7 +15,8 @@ from app.core.config import (
     resolve_secrets,
 )
 
-SECRET_NAMES = ("jwt_secret", "blind_index_key", "pseudonym_key")
+SECRET_NAMES = ("jwt_secret", "blind_index_key", "pseudonym_key", "audit_key",
+                "audit_signing_key")
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +46,8 @@ def test_development_generates_secrets_into_the_data_dir(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     values = _secret_values(resolved)
     assert all(len(values[name]) >= 32 for name in SECRET_NAMES)
-    assert len(set(values[name] for name in SECRET_NAMES)) == 3
+    assert len(set(values[name] for name in SECRET_NAMES)) == len(SECRET_NAMES)
+    assert len(base64.b64decode(values["audit_signing_key"])) == 32
     [(key_id, key)] = values["encryption_keys"].items()
     assert len(base64.b64decode(key)) == 32
     assert resolved.encryption_active_key_id == key_id
@@ -60,6 +62,20 @@ def test_second_resolve_reuses_the_generated_secrets(tmp_path):
     assert _secret_values(second) == _secret_values(first)
     assert second.encryption_active_key_id == first.encryption_active_key_id
     assert (tmp_path / DEV_SECRETS_FILE).read_text() == written
+
+
+def test_secrets_added_since_are_generated_into_an_older_file(tmp_path):
+    """A data dir from before the audit keys keeps its secrets and gains the new ones."""
+    first = resolve_secrets(_settings(tmp_path))
+    path = tmp_path / DEV_SECRETS_FILE
+    older = {k: v for k, v in json.loads(path.read_text()).items()
+             if k not in ("audit_key", "audit_signing_key")}
+    path.write_text(json.dumps(older))
+    again = _secret_values(resolve_secrets(_settings(tmp_path)))
+    assert {k: again[k] for k in ("jwt_secret", "blind_index_key", "pseudonym_key")} == {
+        k: _secret_values(first)[k] for k in ("jwt_secret", "blind_index_key", "pseudonym_key")}
+    assert json.loads(path.read_text())["audit_key"] == again["audit_key"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_other_data_dirs_get_other_secrets(tmp_path):
@@ -85,7 +101,7 @@ def test_production_without_secrets_names_the_variables(tmp_path):
         resolve_secrets(_settings(tmp_path, environment="production"))
     message = str(exc.value)
     for variable in ("PRIVACY_JWT_SECRET", "PRIVACY_BLIND_INDEX_KEY", "PRIVACY_PSEUDONYM_KEY",
-                     "PRIVACY_ENCRYPTION_KEYS"):
+                     "PRIVACY_ENCRYPTION_KEYS", "PRIVACY_AUDIT_KEY", "PRIVACY_AUDIT_SIGNING_KEY"):
         assert variable in message
     assert not (tmp_path / DEV_SECRETS_FILE).exists()
 
@@ -116,20 +132,58 @@ def test_production_with_every_secret_resolves(tmp_path):
     keys = {"k1": base64.b64encode(os.urandom(32)).decode(),
             "k2": base64.b64encode(os.urandom(32)).decode()}
     resolved = resolve_secrets(_settings(
-        tmp_path, environment="production", jwt_secret="s", blind_index_key="b",
-        pseudonym_key="p", encryption_keys=keys, encryption_active_key_id="k1"))
+        tmp_path, environment="production", jwt_secret="s" * 32, blind_index_key="b" * 32,
+        pseudonym_key="p" * 32, encryption_keys=keys, encryption_active_key_id="k1",
+        audit_key="a" * 32, audit_signing_key=base64.b64encode(os.urandom(32)).decode()))
     assert resolved.encryption_active_key_id == "k1"
-    assert resolved.jwt_secret.get_secret_value() == "s"
+    assert resolved.jwt_secret.get_secret_value() == "s" * 32
     assert not (tmp_path / DEV_SECRETS_FILE).exists()
+
+
+def _production(tmp_path, **overrides):
+    values = {"environment": "production", "jwt_secret": "s" * 32, "blind_index_key": "b" * 32,
+              "pseudonym_key": "p" * 32, "audit_key": "a" * 32,
+              "audit_signing_key": base64.b64encode(os.urandom(32)).decode(),
+              "encryption_keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}
+    return _settings(tmp_path, **(values | overrides))
+
+
+@pytest.mark.parametrize("name", ["jwt_secret", "blind_index_key", "pseudonym_key",
+                                  "audit_key"])
+def test_production_refuses_secrets_shorter_than_32_bytes(tmp_path, name):
+    """A 31-byte secret stops production, in one line naming the setting."""
+    with pytest.raises(MissingSecrets) as exc:
+        resolve_secrets(_production(tmp_path, **{name: "x" * 31}))
+    assert str(exc.value) == f"PRIVACY_{name.upper()} must be at least 32 bytes in production"
+
+
+def test_production_refuses_a_jwks_url_without_https(tmp_path):
+    """RS256 keys fetched over plain http could be swapped in transit: refused."""
+    with pytest.raises(MissingSecrets, match="PRIVACY_JWT_JWKS_URL must be an https://"):
+        resolve_secrets(_production(tmp_path, jwt_algorithm="RS256",
+                                    jwt_jwks_url="http://idp.example/jwks.json"))
+    resolved = resolve_secrets(_production(tmp_path, jwt_algorithm="RS256",
+                                           jwt_jwks_url="https://idp.example/jwks.json"))
+    assert resolved.jwt_jwks_url == "https://idp.example/jwks.json"
+
+
+def test_docs_are_served_in_development_only_unless_configured(tmp_path):
+    """The docs default follows the environment; the setting overrides it."""
+    assert _settings(tmp_path).serves_docs
+    assert not _production(tmp_path).serves_docs
+    assert _production(tmp_path, docs_enabled=True).serves_docs
+    assert not _settings(tmp_path, docs_enabled=False).serves_docs
 
 
 def test_active_key_must_be_configured(tmp_path):
     """An active key id naming no configured key is refused."""
     with pytest.raises(MissingSecrets, match="PRIVACY_ENCRYPTION_ACTIVE_KEY_ID"):
         resolve_secrets(_settings(
-            tmp_path, environment="production", jwt_secret="s", blind_index_key="b",
-            pseudonym_key="p", encryption_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
-            encryption_active_key_id="k9"))
+            tmp_path, environment="production", jwt_secret="s" * 32, blind_index_key="b" * 32,
+            pseudonym_key="p" * 32,
+            encryption_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
+            encryption_active_key_id="k9", audit_key="a" * 32,
+            audit_signing_key=base64.b64encode(os.urandom(32)).decode()))
 
 
 def test_settings_read_privacy_environment_variables(tmp_path, monkeypatch):

@@ -89,6 +89,23 @@ def test_delivery_for_the_carrier_and_the_storefront():
                         "customer_key", "customer_id"}
 
 
+@pytest.mark.parametrize(("role", "purpose"), [(Role.STOREFRONT, Purpose.DELIVERY),
+                                               (Role.LOGISTICS_PARTNER, Purpose.DELIVERY),
+                                               (Role.SUPPORT_AGENT, Purpose.SERVICE),
+                                               (Role.CUSTOMER, Purpose.SELF)])
+def test_delivery_promises_for_delivery_service_and_self(role, purpose):
+    """Ship-by and the delivery window are read for delivery, service and self."""
+    assert {"ship_by", "deliver_from", "deliver_by"} <= _fields(role, purpose, Resource.ORDER)
+
+
+@pytest.mark.parametrize(("role", "purpose"), [(Role.FRAUD_ANALYST, Purpose.FRAUD),
+                                               (Role.PAYMENT_PARTNER, Purpose.PAYMENT),
+                                               (Role.STOREFRONT, Purpose.NOTIFICATIONS)])
+def test_delivery_promises_not_for_other_purposes(role, purpose):
+    """Other purposes do not get the promised dates."""
+    assert not {"ship_by", "deliver_from", "deliver_by"} & _fields(role, purpose, Resource.ORDER)
+
+
 def test_delivered_order_seals_the_address_for_delivery():
     """Once delivered, delivery reads lose the address; the carrier gets GONE."""
     open_order = decide(Role.STOREFRONT, Purpose.DELIVERY, Resource.ORDER)
@@ -127,7 +144,7 @@ def test_only_customers_use_self(role):
     expected = role is Role.CUSTOMER
     assert (role_may_use(role, Purpose.SELF) is Reason.PERMITTED) == expected
     assert (Purpose.SELF in purposes_for(role)) == expected
-    for resource in Resource:
+    for resource in set(Resource) - {Resource.LOCKOUT}:  # lockouts: the officer's only
         decision = decide(role, Purpose.SELF, resource)
         assert decision.allowed == expected
         if not expected:

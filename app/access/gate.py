@@ -1,0 +1,180 @@
+"""The gate every read of personal data passes: decide, fetch, consent, project, audit."""
+
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.access.callers import Reader, Writer
+from app.access.errors import ConsentWithdrawn, PurposeNotPermitted, ShipmentDelivered
+from app.access.projection import GATE_TOKEN, Projection
+from app.access.sources import Source
+from app.audit import public as audit
+from app.consents import public as consents
+from app.core.pagination import keyset, next_cursor
+from app.policy.decisions import Decision, Reason, decide
+from app.policy.purposes import PURPOSE_TABLE, Resource
+
+Fetch = Callable[[AsyncSession], Awaitable[Sequence[Any]]]
+"""A caller-scoped fetch, for records that are not one SELECT's rows (e.g. consent states)."""
+
+Query = Select[Any] | Fetch
+
+
+def _refusal(reader: Reader, resource: Resource, decision: Decision) -> Exception:
+    if decision.reason is Reason.GONE_AFTER_DELIVERY:
+        return ShipmentDelivered(
+            "This order was delivered; its delivery data is no longer shared. Destroy your "
+            "copy and confirm with POST /v1/orders/{order_number}/destruction.")
+    if decision.reason is Reason.RESOURCE_NOT_COVERED:
+        return PurposeNotPermitted(f"The {reader.purpose} purpose does not cover {resource} data.")
+    return PurposeNotPermitted(f"Role {reader.actor.role} may not read for {reader.purpose}.")
+
+
+def fields_for(reader: Reader, source: Source, *, arrived: bool = False,
+               only: Collection[str] | None = None) -> tuple[str, ...]:
+    """Fields of the source's resource this reader may see, or raise why not."""
+    decision = decide(reader.actor.role, reader.purpose, source.resource, delivered=arrived)
+    if not decision.allowed:
+        raise _refusal(reader, source.resource, decision)
+    return decision.fields if only is None else tuple(f for f in decision.fields if f in only)
+
+
+def covers(reader: Reader, resource: Resource) -> bool:
+    """Whether the reader's purpose covers any field of `resource` at all."""
+    return decide(reader.actor.role, reader.purpose, resource).allowed
+
+
+async def _withdrawn(reader: Reader, subject_ids: Iterable[str | None]) -> set[str]:
+    if not PURPOSE_TABLE[reader.purpose].consent_based:
+        return set()
+    ids = {s for s in subject_ids if s is not None}
+    return await consents.withdrawn_among(reader.session, reader.purpose.value, ids)
+
+
+async def _ensure_consent(reader: Reader, subject_id: str | None) -> None:
+    if await _withdrawn(reader, [subject_id]):
+        raise ConsentWithdrawn(f"The customer withdrew consent to {reader.purpose}.")
+
+
+def _project(reader: Reader, source: Source, fields: tuple[str, ...], row: Any) -> Projection:
+    values = {name: source.readers[name](row, reader.keys) for name in fields}
+    return Projection(values, made_by=GATE_TOKEN)
+
+
+async def _fetch(session: AsyncSession, query: Query) -> list[Any]:
+    if isinstance(query, Select):
+        return list((await session.scalars(query)).all())
+    return list(await query(session))
+
+
+async def _audit(reader: Reader, source: Source,
+                 entries: Iterable[tuple[str | None, str | None, Iterable[str]]]) -> None:
+    await audit.record(reader.session, reader.actor, key=reader.keys.audit_key, action="read",
+                       purpose=str(reader.purpose),
+                       resource=str(source.resource), entries=entries)
+
+
+def _shaped(reader: Reader, source: Source, rows: Sequence[Any],
+            only: Collection[str] | None) -> list[tuple[Any, tuple[str, ...]]]:
+    """Each row with the fields it may show: arrived rows may show fewer."""
+    open_fields = fields_for(reader, source, only=only)
+    if source.arrived is None:
+        return [(row, open_fields) for row in rows]
+    sealed = decide(reader.actor.role, reader.purpose, source.resource, delivered=True)
+    sealed_fields = tuple(f for f in sealed.fields if only is None or f in only)
+    return [(row, sealed_fields if source.arrived(row) else open_fields) for row in rows
+            if not (source.arrived(row) and not sealed.allowed)]
+
+
+async def _present(reader: Reader, source: Source, rows: Sequence[Any], *,
+                   subject_id: str | None, only: Collection[str] | None) -> list[Projection]:
+    """Consent, projection and audit of rows already fetched through a scoped query."""
+    if subject_id is not None:
+        await _ensure_consent(reader, subject_id)
+        kept = list(rows)
+    else:
+        refused = await _withdrawn(reader, (source.subject(row) for row in rows))
+        kept = [row for row in rows if source.subject(row) not in refused]
+    shaped = _shaped(reader, source, kept, only)
+    if source.audit_each_row:
+        await _audit(reader, source, [(source.subject(row), source.key(row), fields)
+                                      for row, fields in shaped])
+    elif subject_id is not None:
+        await _audit(reader, source, [(subject_id, None, fields_for(reader, source, only=only))])
+    return [_project(reader, source, fields, row) for row, fields in shaped]
+
+
+async def read_known(reader: Reader, source: Source, query: tuple[Select[Any], dict], *,
+                     subject_id: str, resource_id: str | None) -> Projection:
+    """One record whose subject and id the caller named, read and audited in one statement."""
+    fields = fields_for(reader, source)
+    await _ensure_consent(reader, subject_id)
+    stmt, params = query
+    row = await audit.fetch_one_recorded(
+        reader.session, stmt, params, reader.actor, key=reader.keys.audit_key, action="read",
+        purpose=str(reader.purpose), resource=str(source.resource), subject_id=subject_id,
+        resource_id=resource_id, fields=fields)
+    if row is None:
+        raise source.not_found()
+    return _project(reader, source, fields, row)
+
+
+async def read_one(reader: Reader, source: Source, query: Query, *,
+                   only: Collection[str] | None = None) -> Projection:
+    """One record from a caller-scoped query; the source's 404 if the caller cannot see it."""
+    fields_for(reader, source, only=only)  # refuse the purpose before revealing existence
+    rows = await _fetch(reader.session, query)
+    if not rows:
+        raise source.not_found()
+    row = rows[0]
+    await _ensure_consent(reader, source.subject(row))
+    arrived = source.arrived is not None and source.arrived(row)
+    fields = fields_for(reader, source, arrived=arrived, only=only)
+    await _audit(reader, source, [(source.subject(row), source.key(row), fields)])
+    return _project(reader, source, fields, row)
+
+
+async def read_all(reader: Reader, source: Source, query: Query, *,
+                   subject_id: str | None = None,
+                   only: Collection[str] | None = None) -> list[Projection]:
+    """Every record of a caller-scoped query (bounded by the query itself)."""
+    fields_for(reader, source, only=only)
+    return await _present(reader, source, await _fetch(reader.session, query),
+                          subject_id=subject_id, only=only)
+
+
+def _visible(reader: Reader, source: Source, stmt: Select[Any]) -> Select[Any]:
+    """Leave out rows the reader's role loses sight of once they arrived."""
+    if source.unarrived is None:
+        return stmt
+    sealed = decide(reader.actor.role, reader.purpose, source.resource, delivered=True)
+    return stmt if sealed.allowed else stmt.where(source.unarrived)
+
+
+async def read_page(reader: Reader, source: Source, stmt: Select[Any], *,
+                    order: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+                    cursor: str | None, limit: int, descending: bool = False,
+                    subject_id: str | None = None, only: Collection[str] | None = None
+                    ) -> dict[str, Any]:
+    """A keyset page of a caller-scoped statement; `subject_id` when all rows are one
+    customer's (a withdrawn consent then refuses the read instead of thinning the page)."""
+    fields_for(reader, source, only=only)
+    moment, row_id = order
+    paged = keyset(_visible(reader, source, stmt), moment, row_id, cursor=cursor, limit=limit,
+                   descending=descending)
+    rows = list((await reader.session.scalars(paged)).all())
+    following = next_cursor(rows, limit, moment.key, row_id.key)
+    items = await _present(reader, source, rows, subject_id=subject_id, only=only)
+    return {"items": items, "next_cursor": following}
+
+
+async def record_write(caller: Writer, resource: str, action: str, *, subject_id: str | None,
+                       resource_id: str | None, fields: Iterable[str]) -> None:
+    """Record a write, naming the fields changed but never their values."""
+    purpose = caller.purpose if isinstance(caller, Reader) else None
+    await audit.record(caller.session, caller.actor, key=caller.keys.audit_key, action=action,
+                       purpose=str(purpose) if purpose else None, resource=str(resource),
+                       entries=[(subject_id, resource_id, fields)])

@@ -1,0 +1,16 @@
+"""What other domains may use of the audit trail: recording, and a subject's entries."""
+
+from sqlalchemy import Select
+
+from app.audit.models import AuditEntry
+from app.audit.readers import ACCESS_LOG
+from app.audit.repository import about, fetch_one_recorded, record
+from app.audit.schemas import AccessLogEntry
+
+__all__ = ["ACCESS_LOG", "AccessLogEntry", "AuditEntry", "fetch_one_recorded", "record",
+           "records_of"]
+
+
+def records_of(customer_id: str) -> Select[AuditEntry]:
+    """Every entry about a customer, oldest first: who read or changed what, and why."""
+    return about(customer_id).order_by(AuditEntry.occurred_at, AuditEntry.id)

@@ -1,0 +1,1 @@
+"""Legal disclosures to authorities, and telling the customer when the law allows."""

@@ -1,0 +1,1 @@
+"""Partners the shop shares data with, under an agreement, and the webhooks sent to them."""

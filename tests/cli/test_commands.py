@@ -1,0 +1,145 @@
+"""The `privacy-api` command as an operator runs it: version, help, token, migrate, verify."""
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import time
+
+import httpx
+from jose import jwt
+
+from app.cli import _parser
+from tests.live import cli, free_port, start_server, stop, wait_ready
+
+
+def run_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
+    """Run `privacy-api ARGS` in a fresh process with only the given PRIVACY_* settings."""
+    return cli(*args, env=env, cwd=cwd)
+
+
+def _options(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _options(sub)
+        else:
+            yield parser.prog, action
+
+
+def test_version_prints_the_package_version(tmp_path):
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("privacy-api ") and result.stdout.strip()[-1].isdigit()
+
+
+def test_every_option_is_described():
+    undescribed = [f"{prog} {action.option_strings or action.dest}"
+                   for prog, action in _options(_parser()) if not action.help]
+    assert not undescribed
+
+
+def test_token_refuses_to_create_secrets(tmp_path):
+    """Outside the server's data folder, `token` mints nothing and creates nothing."""
+    result = run_cli("token", "--role", "support_agent", "--sub", "agent-1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "PRIVACY_DATA_DIR" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "data").exists()
+
+
+def test_token_signs_with_the_servers_secrets(tmp_path):
+    data_dir = tmp_path / "server-data"
+    assert run_cli("migrate", cwd=tmp_path, PRIVACY_DATA_DIR=str(data_dir)).returncode == 0
+    result = run_cli("token", "--role", "support_agent", "--sub", "agent-1", cwd=tmp_path,
+                     PRIVACY_DATA_DIR=str(data_dir))
+    assert result.returncode == 0, result.stderr
+    secret = json.loads((data_dir / "secrets.json").read_text())["jwt_secret"]
+    claims = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"],
+                        audience="privacy-api")
+    assert claims["role"] == "support_agent" and claims["sub"] == "agent-1"
+
+
+def test_migrate_creates_a_fresh_data_dir(tmp_path):
+    data_dir = tmp_path / "new" / "nested" / "data"
+    result = run_cli("migrate", cwd=tmp_path, PRIVACY_DATA_DIR=str(data_dir))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(data_dir / "privacy.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"customer", "audit_entry", "alembic_version"} <= tables
+
+
+def test_audit_verify_works_on_a_fresh_data_dir(tmp_path):
+    result = run_cli("audit", "verify", cwd=tmp_path, PRIVACY_DATA_DIR=str(tmp_path / "fresh"))
+    assert result.returncode == 0, result.stderr
+    assert "audit chain intact: 0 entries (no schema yet" in result.stdout
+
+
+def test_audit_verify_after_migrating(tmp_path):
+    data_dir = str(tmp_path / "data")
+    assert run_cli("migrate", cwd=tmp_path, PRIVACY_DATA_DIR=data_dir).returncode == 0
+    result = run_cli("audit", "verify", cwd=tmp_path, PRIVACY_DATA_DIR=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("audit chain intact: 0 entries checked")
+
+
+def test_mail_last_code_prints_the_newest_code_decoded(tmp_path):
+    from email.message import EmailMessage
+
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    for number, code in enumerate(("111111", "234567")):
+        message = EmailMessage()
+        message["Subject"] = "Your verification code"
+        message.set_content(f"Your code to confirm your access request is {code}. It is valid "
+                            "for 10 minutes. Ünïcode forces an encoded body.", charset="utf-8")
+        path = mail_dir / f"{number}.eml"
+        path.write_bytes(message.as_bytes())
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+    result = run_cli("mail", "last-code", cwd=tmp_path, PRIVACY_MAIL_DIR=str(mail_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "234567\n"
+
+
+def test_mail_last_code_without_mail(tmp_path):
+    result = run_cli("mail", "last-code", cwd=tmp_path, PRIVACY_MAIL_DIR=str(tmp_path))
+    assert result.returncode == 1
+    assert "no verification code" in result.stderr
+
+
+def test_serve_no_migrate_leaves_the_schema_to_migrate_and_logs_json(tmp_path):
+    """`serve --no-migrate` serves an unmigrated database as not ready (503) until `migrate`
+    ran; its access lines are JSON with the request id, route, status and duration."""
+    env = {"PRIVACY_DATA_DIR": str(tmp_path / "data"), "PRIVACY_LOG_FORMAT": "json",
+           "PRIVACY_LOG_LEVEL": "INFO"}
+    port = free_port()
+    server = start_server("--no-migrate", env=env, cwd=tmp_path, port=port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                before = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+        assert before.status_code == 503 and before.json()["code"] == "schema_not_current"
+        assert run_cli("migrate", cwd=tmp_path, **env).returncode == 0
+        assert wait_ready(port, server).json()["schema_revision"]
+    finally:
+        stop(server)
+    lines = [json.loads(line) for line in (tmp_path / f"server-{port}.log").read_text()
+             .splitlines() if line.startswith("{")]
+    [access] = [line for line in lines if line["logger"] == "app.access"
+                and line["request_id"] == before.headers["x-request-id"]]
+    assert (access["route"], access["status"], access["code"]) == (
+        "/ready", 503, "schema_not_current")
+    assert access["duration_ms"] >= 0 and access["role"] == "-"
+
+
+def test_token_with_rs256_points_at_the_identity_provider(tmp_path):
+    result = run_cli("token", "--role", "support_agent", "--sub", "agent-1", cwd=tmp_path,
+                     PRIVACY_JWT_ALGORITHM="RS256")
+    assert result.returncode == 2
+    assert "identity provider" in result.stderr and result.stdout == ""
