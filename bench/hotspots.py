@@ -31,20 +31,22 @@ PORT = 8104
 BUCKETS = (
     ("audit sealer (background)", ("app/audit/sealer.py", "app/audit/chain.py")),
     ("outbox dispatcher (background)", ("app/outbox/",)),
-    ("garbage collection", ("<gc>", "gc_collect")),
     ("field decryption (AES-GCM)", ("app/core/crypto.py",)),
     ("audit entry hash", ("app/audit/hashing.py",)),
     ("token check", ("app/core/security.py", "jose/")),
+    ("asyncpg (driver: protocol, codecs)", ("asyncpg/",)),
+    ("SQLAlchemy (statements, pool, greenlets, ORM, results)", ("sqlalchemy/",)),
     ("response validation + serialization", ("serialize_response", "jsonable_encoder",
                                              "pydantic", "starlette/responses.py")),
     ("request parsing + dependencies", ("solve_dependencies", "request_params_to_args",
                                         "fastapi/dependencies")),
-    ("SQLAlchemy (statement, ORM, results)", ("sqlalchemy/",)),
-    ("asyncpg (protocol, codecs)", ("asyncpg/",)),
     ("policy decision + projection", ("app/policy/", "app/access/")),
-    ("middleware", ("app/core/middleware.py", "starlette/middleware", "middleware/errors")),
-    ("uvicorn / HTTP protocol", ("uvicorn/", "httptools", "h11")),
-    ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop")),
+    ("routing and endpoint glue (FastAPI, Starlette)", ("fastapi/routing", "starlette/routing")),
+    ("ASGI wrappers (request-id middleware, FastAPI telemetry, proxy headers)",
+     ("app/core/middleware.py", "fastapi/telemetry", "proxy_headers", "starlette/middleware",
+      "fastapi/applications.py")),
+    ("uvicorn / HTTP protocol (httptools)", ("uvicorn/", "httptools")),
+    ("event loop (asyncio, uvloop)", ("asyncio/",)),
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 from measure import HOST, answers
+from scale_seed import bind_to_rows
 from seed import recreate_postgres
 from sqlalchemy.engine import make_url
 
@@ -54,14 +55,16 @@ def rss_mb() -> float:
 async def fill(settings: Settings, messages: int) -> None:
     """Queue `messages` due messages, their fields really encrypted."""
     cipher = keys_from_settings(settings).cipher
-    pools = [[cipher.encrypt(f"customer{i}@example.com", context=RECIPIENT) for i in range(POOL)],
-             [cipher.encrypt("Our privacy policy changes", context=SUBJECT)] * POOL,
-             [cipher.encrypt("Dear customer,\n\n" + "The policy changes on 1 January. " * 20,
-                             context=BODY) for _ in range(POOL)]]
+    pools = [[cipher.seal(f"customer{i}@example.com", RECIPIENT) for i in range(POOL)],
+             [cipher.seal("Our privacy policy changes", SUBJECT)] * POOL,
+             [cipher.seal("Dear customer,\n\n" + "The policy changes on 1 January. " * 20, BODY)
+              for _ in range(POOL)]]
     dsn = make_url(settings.database_url).set(drivername="postgresql")
     connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
     try:
         await connection.execute(FILL, messages, *pools)
+        await bind_to_rows(connection, keys_from_settings(settings), tables={
+            "outbox_message": ("recipient", "subject", "body")})
         await connection.execute("VACUUM ANALYZE outbox_message")
     finally:
         await connection.close()
