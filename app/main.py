@@ -14,6 +14,7 @@ from app.addresses.router import router as addresses_router
 from app.analytics.router import router as analytics_router
 from app.audit.anchoring import anchor_from_settings
 from app.audit.router import router as audit_router
+from app.audit.router import trail_router
 from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
 from app.consents.router import router as consents_router
@@ -174,9 +175,9 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,
-                   audit_router, partners_router, disclosures_router, public_policies_router,
-                   policies_router, policy_acceptances_router, metrics_router, holds_router,
-                   analytics_router):
+                   audit_router, trail_router, partners_router, disclosures_router,
+                   public_policies_router, policies_router, policy_acceptances_router,
+                   metrics_router, holds_router, analytics_router):
         app.include_router(router)
     return app
 

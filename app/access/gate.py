@@ -180,8 +180,10 @@ async def record_write(caller: Writer, resource: str, action: str, *, subject_id
                        entries=[(subject_id, resource_id, fields)])
 
 
-async def record_aggregate_read(reader: Reader, resource: str, fields: Iterable[str]) -> None:
-    """Record a read of figures about groups, not about anyone (no subject, no projection)."""
+async def record_aggregate_read(reader: Reader, resource: str, fields: Iterable[str], *,
+                                subject_id: str | None = None) -> None:
+    """Record a read that is not one record's: figures about groups, or a streamed selection
+    of the trail (no projection; `subject_id` when it is about one customer)."""
     await audit.record(reader.session, reader.actor, key=reader.keys.audit_key, action="read",
                        purpose=str(reader.purpose), resource=resource,
-                       entries=[(None, None, fields)])
+                       entries=[(subject_id, None, fields)])

@@ -16,3 +16,11 @@ ACCESS_LOG = Source(resource=Resource.ACCESS_LOG, readers=ACCESS_LOG_READERS,
                     subject=lambda entry: entry.subject_id,
                     not_found=AccessLogEntryNotFound,
                     audit_each_row=False)
+
+
+AUDIT_ENTRY_READERS = {name: _entry_field(name) for name in RESOURCE_FIELDS[Resource.AUDIT_ENTRY]}
+
+AUDIT_ENTRIES = Source(resource=Resource.AUDIT_ENTRY, readers=AUDIT_ENTRY_READERS,
+                       subject=lambda entry: entry.subject_id, key=lambda entry: entry.id,
+                       not_found=AccessLogEntryNotFound)
+"""The trail itself, for the privacy officer: each entry read is an audited read of it."""

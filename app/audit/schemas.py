@@ -22,3 +22,20 @@ class AccessLogEntry(GatedView):
     action: str | None = None
     resource: str | None = None
     fields: list[str] | None = None
+
+
+class AuditEntryView(GatedView):
+    """One entry of the trail as the privacy officer sees it: never a personal value."""
+
+    id: str | None = None
+    occurred_at: datetime | None = None
+    actor_id: str | None = None
+    actor_role: str | None = None
+    purpose: str | None = None
+    action: str | None = None
+    subject_id: str | None = None
+    resource: str | None = None
+    resource_id: str | None = None
+    fields: list[str] | None = None
+    request_id: str | None = None
+    seq: int | None = None

@@ -30,6 +30,7 @@ class Resource(StrEnum):
     CONSENT = "consent"
     ACCESS_LOG = "access_log"
     REQUEST = "request"
+    AUDIT_ENTRY = "audit_entry"
     HOLD = "hold"
     ANALYTICS = "analytics"
     DISCLOSURE = "disclosure"
@@ -65,6 +66,9 @@ RESOURCE_FIELDS: dict[Resource, tuple[str, ...]] = {
                           "fields", "disclosed_at", "notify_after", "notified_at",
                           "recorded_by"),
     Resource.POLICY_RECORD: ("version", "label", "event", "channel", "at", "state"),
+    Resource.AUDIT_ENTRY: ("id", "occurred_at", "actor_id", "actor_role", "purpose", "action",
+                           "subject_id", "resource", "resource_id", "fields", "request_id",
+                           "seq"),
     Resource.LOCKOUT: ("id", "scope", "customer_id", "actor_role", "actor_id", "lockouts",
                        "locked_at", "locked_until", "locked"),
 }
@@ -181,6 +185,7 @@ PURPOSE_TABLE: dict[Purpose, PurposeRule] = {
                 Resource.CONSENT: _all(Resource.CONSENT),
                 Resource.HOLD: _all(Resource.HOLD),
                 Resource.DISCLOSURE: _all(Resource.DISCLOSURE),
+                Resource.AUDIT_ENTRY: _all(Resource.AUDIT_ENTRY),
             },
         ),
         PurposeRule(

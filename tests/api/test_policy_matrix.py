@@ -131,8 +131,8 @@ EXPORT_ONLY = {Resource.POLICY_RECORD}  # read only inside the access export (ro
 # disclosures are read on the officer's routes and in the export (tests/api/test_disclosures.py);
 # holds (officer-only routes) and aggregates have their own tests: test_holds, test_analytics.
 MATRIX = [(r, p, x) for r, p, x in itertools.product(Role, Purpose, Resource)
-          if x not in {Resource.LOCKOUT, Resource.DISCLOSURE, Resource.HOLD, Resource.ANALYTICS}
-          | EXPORT_ONLY]
+          if x not in {Resource.LOCKOUT, Resource.DISCLOSURE, Resource.HOLD, Resource.ANALYTICS,
+                       Resource.AUDIT_ENTRY} | EXPORT_ONLY]
 
 
 @pytest.mark.parametrize(("role", "purpose", "resource"), MATRIX,
@@ -197,7 +197,7 @@ def test_the_table_gives_each_purpose_the_roles_design_names():
     assert officer == {Purpose.OVERSIGHT}  # requests, complaints' dates, consents, disclosures
     assert set(PURPOSE_TABLE[Purpose.OVERSIGHT].fields) == {
         Resource.REQUEST, Resource.COMPLAINT, Resource.CONSENT, Resource.LOCKOUT,
-        Resource.DISCLOSURE, Resource.HOLD}
+        Resource.DISCLOSURE, Resource.HOLD, Resource.AUDIT_ENTRY}
 
 
 # Hard-coded expectations from DESIGN.md: they guard the table itself.

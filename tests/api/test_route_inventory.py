@@ -95,6 +95,10 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
 INFRASTRUCTURE = {"/docs", "/docs/oauth2-redirect", "/redoc", "/metrics", "/openapi.json"}
 """Routes that serve the docs explorer and counters, never records."""
 
+STREAMED = {"/v1/audit/entries/export"}
+"""Streams of the trail (field names, never values): they take the reader, the gate decides
+and audits them before the first byte (tests/api/test_audit_trail.py)."""
+
 
 def inventory_problems(app: FastAPI) -> list[str]:
     """Routes that could hand out personal data outside the gate."""
@@ -103,6 +107,10 @@ def inventory_problems(app: FastAPI) -> list[str]:
         if name.split(" ", 1)[1] in INFRASTRUCTURE:
             continue
         model = route.response_model
+        if name.split(" ", 1)[1] in STREAMED:
+            if READER not in _dependencies(route):
+                problems.append(f"{name}: streams the trail without the reader (X-Purpose)")
+            continue
         non_personal = route.status_code == 204 or _non_personal(model)
         gated = holds_gated_view(model)
         reads = READER in _dependencies(route)
@@ -215,6 +223,9 @@ CALLS: dict[tuple[str, str], Call] = {
         Role.PRIVACY_OFFICER, "oversight", "service", lambda s: "/v1/disclosures"),
     ("GET", "/v1/disclosures/{disclosure_id}"): Call(
         Role.PRIVACY_OFFICER, "oversight", "self", lambda s: f"/v1/disclosures/{s.disclosure_id}"),
+    ("GET", "/v1/audit/entries"): Call(
+        Role.PRIVACY_OFFICER, "oversight", "service",
+        lambda s: f"/v1/audit/entries?customer_id={s.customer_id}"),
     ("POST", "/v1/holds"): Call(
         Role.PRIVACY_OFFICER, "oversight", "service", lambda s: "/v1/holds",
         body=lambda s: {"order_number": s.order_number, "reason": "Tax audit of 2026 sales",

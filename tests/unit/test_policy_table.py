@@ -146,7 +146,7 @@ def test_only_customers_use_self(role):
     expected = role is Role.CUSTOMER
     assert (role_may_use(role, Purpose.SELF) is Reason.PERMITTED) == expected
     assert (Purpose.SELF in purposes_for(role)) == expected
-    for resource in set(Resource) - {Resource.LOCKOUT}:  # lockouts: the officer's only
+    for resource in set(Resource) - {Resource.LOCKOUT, Resource.AUDIT_ENTRY}:  # officer only
         decision = decide(role, Purpose.SELF, resource)
         assert decision.allowed == (expected and resource not in NOT_ABOUT_ONE_CUSTOMER)
         if not expected:
