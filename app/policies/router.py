@@ -35,7 +35,7 @@ acceptances_router = APIRouter(prefix="/v1/customers/{customer_id}/policy-accept
                                tags=["policies"], responses=PROBLEM_RESPONSES,
                                dependencies=[allow(Role.STOREFRONT, Role.CUSTOMER)])
 
-Version = Annotated[int, Path(ge=1, description="The version number.")]
+Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="The version number.")]
 HistoryLimit = Annotated[int, Query(ge=1, le=200, description="Page size, at most 200.")]
 
 

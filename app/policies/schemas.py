@@ -89,7 +89,7 @@ class AcceptanceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"version": 2, "kind": "accepted"}]})
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2_147_483_647)
     kind: AcceptanceKind
 
 
