@@ -67,6 +67,7 @@ def id_column() -> Mapped[str]:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and write-ahead locking."""
+    assert settings.database_url is not None  # filled by the settings' validator
     if not settings.is_sqlite:
         # pre-ping: a connection the server dropped (restart, failover) is replaced, not used.
         return create_async_engine(
