@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import DateTime, MetaData, String, event
+from sqlalchemy import DateTime, MetaData, String, Table, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,8 @@ class Base(DeclarativeBase):
     """Declarative base with a naming convention from the first migration on."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:  # every model maps a Table (SQLAlchemy types it as any FromClause)
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator):
