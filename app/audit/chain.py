@@ -72,5 +72,5 @@ async def seal(session: AsyncSession, *, key: bytes, batch: int = BATCH) -> int:
 
 async def unsealed_count(session: AsyncSession) -> int:
     """How many entries wait to be sealed: the backlog, for metrics."""
-    return await session.scalar(
-        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))
+    return (await session.execute(
+        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))).scalar_one()
