@@ -332,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     retention_run.add_argument("--now", help="ISO time to count periods from (a fake clock "
                                              "for demos and tests); default: the clock")
     retention_run.add_argument("--batch", type=int, help="rows per transaction")
-    retention_run.set_defaults(run=_retention_run)
+    retention_run.set_defaults(run=_retention_run, **defaults)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI contract as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")
