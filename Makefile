@@ -26,8 +26,9 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when PRIVACY_TEST_DATABASE_UR
 openapi: $(STAMP)  ## regenerate openapi.yaml from the app
 	$(BIN)/privacy-api openapi --output openapi.yaml
 
-lint: $(STAMP)
-	$(BIN)/ruff check app migrations tests bench
+lint: $(STAMP)  ## ruff, then mypy on app/ (configured in pyproject.toml)
+	$(BIN)/ruff check app migrations tests bench scripts
+	$(BIN)/mypy
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

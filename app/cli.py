@@ -225,10 +225,14 @@ def _mail_last_code(args: argparse.Namespace) -> int:
     from email.parser import BytesParser
 
     folder = get_settings().mail_dir
+    assert folder is not None  # filled by the settings' validator
     mails = sorted(folder.glob("*.eml"), key=lambda path: path.stat().st_mtime, reverse=True)
     for path in mails:
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        found = VERIFICATION_CODE.search(message.get_body(("plain",)).get_content())
+        body = message.get_body(("plain",))
+        if body is None:  # not a mail this service wrote
+            continue
+        found = VERIFICATION_CODE.search(body.get_content())
         if message["Subject"] == "Your verification code" and found:
             print(found.group(1))
             return 0

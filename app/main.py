@@ -3,6 +3,7 @@
 import asyncio
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -75,7 +76,7 @@ BEARER_SCHEME = {
 }
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with the problem-details schema every error refers to."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
@@ -96,6 +97,13 @@ def _openapi(app: FastAPI) -> dict:
                         parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+class PrivacyApp(FastAPI):
+    """The app, serving the OpenAPI document `_openapi` completes."""
+
+    def openapi(self) -> dict[str, Any]:
+        return _openapi(self)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -162,12 +170,11 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
 
     configured = settings or get_settings()
     openapi_url = "/openapi.json" if configured.serves_docs else None
-    app = FastAPI(title="Privacy API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
-                  generate_unique_id_function=operation_id)
+    app = PrivacyApp(title="Privacy API", version="1.0.0", description=DESCRIPTION,
+                     lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
+                     generate_unique_id_function=operation_id)
     if openapi_url:
         install_docs(app)
-    app.openapi = lambda: _openapi(app)
     app.add_middleware(RateLimitMiddleware, settings=configured)
     app.add_middleware(RequestLimitsMiddleware, settings=configured)
     app.add_middleware(TelemetryMiddleware)

@@ -6,7 +6,7 @@ no row of either ever leaves the database, only group figures.
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, select
+from sqlalchemy import ColumnElement, Label, Select, case, exists, func, select
 
 from app.models import Complaint, Order
 
@@ -30,7 +30,8 @@ def order_groups(dialect: str, group_by: tuple[str, ...], *, k: int) -> Select[A
     """Orders, amounts, delivery times and complaints per group of at least k customers."""
     columns = {"week": _week(dialect), "country": Order.ship_country, "state": Order.ship_state,
                "city": Order.ship_city, "payment_method": Order.payment_method}
-    keys = [columns[name].label(name) for name in group_by] + [Order.currency.label("currency")]
+    keys: list[Label[Any]] = [columns[name].label(name) for name in group_by]
+    keys.append(Order.currency.label("currency"))
     complained = exists().where(Complaint.customer_id == Order.customer_id,
                                 Complaint.received_at >= Order.placed_at)
     return (select(*keys, func.count().label("orders"),

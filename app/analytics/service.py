@@ -25,7 +25,7 @@ async def order_aggregates(caller: Reader, group_by: tuple[str, ...], *, k: int
     """Order figures per group; groups of fewer than k customers are suppressed."""
     if not gate.covers(caller, Resource.ANALYTICS):
         raise PurposeNotPermitted(f"The {caller.purpose} purpose does not cover analytics.")
-    stmt = order_groups(caller.session.bind.dialect.name, group_by, k=k)
+    stmt = order_groups(caller.session.get_bind().dialect.name, group_by, k=k)
     rows = (await caller.session.execute(stmt)).mappings().all()
     await gate.record_aggregate_read(caller, Resource.ANALYTICS, [*group_by, *MEASURES])
     groups = [OrderGroup(**{**row, "average_delivery_days": None

@@ -35,10 +35,14 @@ class Anchor:
 
 def anchor_from_settings(settings: Settings) -> Anchor:
     """The anchor of resolved settings."""
-    signer = signing_key(settings.audit_signing_key.get_secret_value())
-    trust = Trust(key=settings.audit_key.get_secret_value().encode(),
-                  public_key=signer.public_key(), checkpoint_file=settings.audit_checkpoint_file,
-                  archive_dir=settings.audit_archive_dir)
+    signing, audit = settings.audit_signing_key, settings.audit_key
+    assert signing is not None and audit is not None  # resolved by `resolve_secrets`
+    checkpoint_file, archive_dir = settings.audit_checkpoint_file, settings.audit_archive_dir
+    assert checkpoint_file is not None and archive_dir is not None  # filled by the validator
+    signer = signing_key(signing.get_secret_value())
+    trust = Trust(key=audit.get_secret_value().encode(),
+                  public_key=signer.public_key(), checkpoint_file=checkpoint_file,
+                  archive_dir=archive_dir)
     return Anchor(trust, signer, settings.audit_checkpoint_url)
 
 

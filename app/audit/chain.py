@@ -12,8 +12,9 @@ naming it, and `audit verify` reports it on every run until the owner role remov
 """
 
 import logging
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import CursorResult, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.hashing import HASHED_COLUMNS, link, mac_ok
@@ -52,10 +53,11 @@ async def seal(session: AsyncSession, *, key: bytes, batch: int = BATCH) -> int:
             continue
         seq, chain = seq + 1, link(key, chain, entry["entry_mac"])
         links.append(where | {"entry_seq": seq, "entry_chain": chain})
-    moved = await session.execute(
+    # DML gives a CursorResult; AsyncSession.execute is typed as any Result
+    moved = cast(CursorResult[Any], await session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID, AuditChainHead.last_seq == head.last_seq)
-        .values(last_seq=seq, last_hash=chain))
+        .values(last_seq=seq, last_hash=chain)))
     if moved.rowcount != 1:
         return 0
     if links:
@@ -70,5 +72,5 @@ async def seal(session: AsyncSession, *, key: bytes, batch: int = BATCH) -> int:
 
 async def unsealed_count(session: AsyncSession) -> int:
     """How many entries wait to be sealed: the backlog, for metrics."""
-    return await session.scalar(
-        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))
+    return (await session.execute(
+        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))).scalar_one()

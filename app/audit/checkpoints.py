@@ -111,7 +111,7 @@ def latest(path: Path, public: Ed25519PublicKey) -> tuple[Checkpoint | None,
     lines = tail.splitlines()
     if start:
         lines = lines[1:]  # the first one may be cut
-    bad = []
+    bad: list[BadCheckpoint] = []
     for text in reversed(lines):
         if not text.strip():
             continue

@@ -15,6 +15,7 @@ async def _with_engine(work, *, plain: bool = False):
     from app.core.db import create_engine
 
     settings = resolved_settings()
+    assert settings.database_url is not None  # filled by the settings' validator
     # A plain engine for long reads: on SQLite the service's engine would hold the write lock
     # (BEGIN IMMEDIATE) for the whole walk and stall every request meanwhile.
     engine = create_async_engine(settings.database_url) if plain else create_engine(settings)
@@ -28,8 +29,9 @@ async def _seal(engine) -> int:
     from app.audit.sealer import seal_pending
     from app.core.db import session_factory
 
-    key = resolved_settings().audit_key.get_secret_value().encode()
-    return await seal_pending(session_factory(engine), key=key)
+    audit_key = resolved_settings().audit_key
+    assert audit_key is not None  # resolved by `resolve_secrets`
+    return await seal_pending(session_factory(engine), key=audit_key.get_secret_value().encode())
 
 
 def _progress(checked: int, seq: int) -> None:
@@ -102,8 +104,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
 def _public_key(args: argparse.Namespace) -> int:
     from app.audit.checkpoints import public_key_text, signing_key
 
-    print(public_key_text(signing_key(
-        resolved_settings().audit_signing_key.get_secret_value())))
+    key = resolved_settings().audit_signing_key
+    assert key is not None  # resolved by `resolve_secrets`
+    print(public_key_text(signing_key(key.get_secret_value())))
     return 0
 
 
@@ -119,13 +122,14 @@ def _archive(args: argparse.Namespace) -> int:
     from app.audit.checkpoints import signing_key
 
     settings = resolved_settings()
+    directory, key = settings.audit_archive_dir, settings.audit_signing_key
+    assert directory is not None and key is not None  # filled by the validator and secrets
 
     async def run(engine):
         await _seal(engine)
         return await archive_before(
             engine, before=args.before, retention_days=settings.audit_retention_days,
-            directory=settings.audit_archive_dir,
-            signer=signing_key(settings.audit_signing_key.get_secret_value()))
+            directory=directory, signer=signing_key(key.get_secret_value()))
 
     try:
         done = asyncio.run(_with_engine(run))
@@ -140,10 +144,16 @@ def _archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_postgresql() -> bool:
+    url = resolved_settings().database_url
+    assert url is not None  # filled by the settings' validator
+    return url.startswith("postgresql")
+
+
 def _partitions(args: argparse.Namespace) -> int:
     from app.audit.partitions import ensure_partitions, month_start, months_between, next_month
 
-    if not resolved_settings().database_url.startswith("postgresql"):
+    if not _on_postgresql():
         print("partitions are a PostgreSQL feature; nothing to do")
         return 0
     today = month_start(datetime.now(UTC).date())
@@ -163,7 +173,7 @@ def _partitions(args: argparse.Namespace) -> int:
 def _grant(args: argparse.Namespace) -> int:
     from app.audit.grants import grant_app_role
 
-    if not resolved_settings().database_url.startswith("postgresql"):
+    if not _on_postgresql():
         print("error: database roles need PostgreSQL", file=sys.stderr)
         return 2
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from sqlalchemy import Row, Select, bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.hashing import entry_mac
 from app.audit.models import AuditEntry
@@ -70,7 +70,7 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
     """
     values = _entry(actor, key=key, action=action, purpose=purpose, subject_id=subject_id,
                     resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         row = (await session.execute(stmt, params)).first()
         if row is not None:
             await session.execute(insert(ENTRY_TABLE), [values])
@@ -79,7 +79,9 @@ async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, 
         f"audit_{name}": value for name, value in values.items()}
     if session.in_transaction():  # the request already holds a connection: use it
         return (await session.execute(recorded, all_params)).first()
-    async with session.bind.connect() as connection:  # one atomic statement: no BEGIN/COMMIT
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)  # request sessions come from the engine's factory
+    async with engine.connect() as connection:  # one atomic statement: no BEGIN/COMMIT
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         return (await connection.execute(recorded, all_params)).first()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit import archive
@@ -60,7 +60,7 @@ async def live_rows(connection: AsyncConnection, *, after: int, upto: int,
     """Sealed entries with after < seq <= upto in seq order, fetched in keyset batches."""
     stmt = select(*WALK_COLUMNS).where(_ENTRY.c.seq <= upto).order_by(
         _ENTRY.c.seq, _ENTRY.c.id).limit(batch)
-    window = (_ENTRY.c.seq > after,)
+    window: tuple[ColumnElement[bool], ...] = (_ENTRY.c.seq > after,)
     while True:
         rows = (await connection.execute(stmt.where(*window))).mappings().all()
         for row in rows:
@@ -101,8 +101,8 @@ async def verify(connection: AsyncConnection, trust: Trust, *, full: bool = Fals
     report.start_seq = start.seq if start else 0
     report.head_hash = walk.chain if walk.seq == head[0] else None
     report.findings, report.omitted = walk.findings, walk.omitted
-    report.unsealed = await connection.scalar(
-        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))
+    report.unsealed = (await connection.execute(
+        select(func.count()).select_from(_ENTRY).where(_ENTRY.c.seq.is_(None)))).scalar_one()
     return report
 
 

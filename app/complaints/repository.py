@@ -1,8 +1,9 @@
 """Complaint queries, scoped to the customers the caller may see."""
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints.errors import ComplaintNotFound
@@ -48,10 +49,11 @@ def listed(actor: Actor, *, answered: bool | None, overdue_at: datetime | None
 async def answer(session: AsyncSession, complaint_id: str, *, answer_enc: str, at: datetime,
                  by: str) -> bool:
     """Record the answer unless one was recorded already (one winner); False if it was."""
-    result = await session.execute(
+    # DML gives a CursorResult; AsyncSession.execute is typed as any Result
+    result = cast(CursorResult[Any], await session.execute(
         update(Complaint).where(Complaint.id == complaint_id, Complaint.answered_at.is_(None))
-        .values(answer_enc=answer_enc, answered_at=at, answered_by=by))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        .values(answer_enc=answer_enc, answered_at=at, answered_by=by)))
+    return result.rowcount == 1
 
 
 async def save(session: AsyncSession, complaint: Complaint) -> Complaint:

@@ -8,7 +8,7 @@ import secrets
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -304,6 +304,7 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         """Whether the embedded SQLite database is in use."""
+        assert self.database_url is not None  # filled by `_fill_defaults`
         return self.database_url.startswith("sqlite")
 
 
@@ -348,14 +349,14 @@ def _refuse_unsafe_production(settings: Settings, missing: list[str]) -> None:
         raise MissingSecrets("PRIVACY_JWT_JWKS_URL must be an https:// URL in production")
 
 
-def _new_dev_secrets() -> dict[str, object]:
-    generated: dict[str, object] = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
+def _new_dev_secrets() -> dict[str, Any]:
+    generated: dict[str, Any] = {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
     generated["encryption_keys"] = {"dev1": base64.b64encode(os.urandom(32)).decode()}
     generated["audit_signing_key"] = base64.b64encode(os.urandom(32)).decode()
     return generated
 
 
-def _load_dev_secrets(data_dir: Path) -> dict[str, object]:
+def _load_dev_secrets(data_dir: Path) -> dict[str, Any]:
     """Read the generated development secrets, creating them (or ones added since) on start."""
     path = data_dir / DEV_SECRETS_FILE
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -105,14 +105,19 @@ class Keys:
 
 def keys_from_settings(settings: Settings) -> Keys:
     """Build the key material from resolved settings."""
+    active, blind, pseudonym, audit = (settings.encryption_active_key_id,
+                                       settings.blind_index_key, settings.pseudonym_key,
+                                       settings.audit_key)
+    assert active is not None and blind is not None and pseudonym is not None  # resolved
+    assert audit is not None
     cipher = FieldCipher(
         {kid: base64.b64decode(key.get_secret_value())
          for kid, key in settings.encryption_keys.items()},
-        settings.encryption_active_key_id,
+        active,
     )
     return Keys(
         cipher=cipher,
-        blind_index_key=settings.blind_index_key.get_secret_value().encode(),
-        pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
-        audit_key=settings.audit_key.get_secret_value().encode(),
+        blind_index_key=blind.get_secret_value().encode(),
+        pseudonym_key=pseudonym.get_secret_value().encode(),
+        audit_key=audit.get_secret_value().encode(),
     )

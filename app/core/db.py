@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import DateTime, MetaData, String, event
+from sqlalchemy import DateTime, MetaData, String, Table, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,8 @@ class Base(DeclarativeBase):
     """Declarative base with a naming convention from the first migration on."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:  # every model maps a Table (SQLAlchemy types it as any FromClause)
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,6 +70,7 @@ def id_column() -> Mapped[str]:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and write-ahead locking."""
+    assert settings.database_url is not None  # filled by the settings' validator
     if not settings.is_sqlite:
         # pre-ping: a connection the server dropped (restart, failover) is replaced, not used.
         return create_async_engine(

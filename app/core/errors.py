@@ -17,6 +17,8 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     anything else -> 500 `internal_error` (see `app.core.middleware`)
 """
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -98,13 +100,15 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)  # registered for AppError only
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
     return problem_response(status=exc.status, code=exc.code, title=exc.title,
                             detail=exc.detail, headers=headers)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # registered for it only
     errors = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
@@ -117,7 +121,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
                             detail=detail, errors=errors)
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # registered for it only
     codes = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed"),
              413: ("body_too_large", "Content too large")}
     code, title = codes.get(exc.status_code, ("http_error", "HTTP error"))
@@ -267,7 +272,7 @@ def _description(status: int) -> str:
     return f"{PROBLEM_EXAMPLES[status][0]}: {_codes(status)}"
 
 
-PROBLEM_RESPONSES = {
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"content": problem_content(status), "description": _description(status)}
     for status in (400, 401, 403, 404, 422, 429, 503)
 }

@@ -11,7 +11,14 @@ import unicodedata
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    JsonValue,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 from app.core.config import get_settings
@@ -162,7 +169,10 @@ def _trimmed(max_length: int):
 
 def _documented(pattern: str):
     """Tell the OpenAPI document which characters are refused (unless a stricter pattern is)."""
-    return Field(json_schema_extra=lambda schema: schema.setdefault("pattern", pattern))
+    def add_pattern(schema: dict[str, JsonValue]) -> None:
+        schema.setdefault("pattern", pattern)
+
+    return Field(json_schema_extra=add_pattern)
 
 
 LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"

@@ -55,15 +55,18 @@ async def once(
             session.add(IdempotencyRecord(actor_id=actor_id, key=key, fingerprint=fingerprint))
     except IntegrityError:
         stored = await session.get(IdempotencyRecord, (actor_id, key), populate_existing=True)
+        assert stored is not None  # the insert clashed with this very row
         if stored.fingerprint != fingerprint:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used for a different request.") from None
         if stored.response is None:
             raise IdempotencyKeyInUse("A request with this key is still in progress.") from None
+        assert stored.status_code is not None  # stored together with the response
         return JSONResponse(stored.response, status_code=stored.status_code,
                             headers={"Idempotent-Replayed": "true"})
     result = await create()
     record = await session.get(IdempotencyRecord, (actor_id, key))
+    assert record is not None  # added above, in this transaction
     record.status_code, record.response = status_code, result.model_dump(mode="json")
     await session.flush()
     return result

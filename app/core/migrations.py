@@ -37,7 +37,9 @@ def downgrade(database_url: str | None = None, revision: str = "base") -> None:
 
 def head_revision() -> str:
     """The newest migration's revision id."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the migrations folder is never empty
+    return head
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -131,6 +131,7 @@ def _connection_problem(url: str) -> str | None:
 def check(settings: Settings, *, connect: bool = True) -> Settings:
     """Return settings with secrets resolved, or raise `ConfigurationError` listing problems."""
     problems = []
+    assert settings.database_url is not None  # filled by the settings' validator
     data_dir_problem = _data_dir_problem(settings.data_dir)
     if data_dir_problem:
         problems.append(data_dir_problem)

@@ -29,7 +29,8 @@ class Actor:
 class JwksCache:
     """Fetches the identity provider's JWKS with httpx and keeps it for a while."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient, ttl_seconds: int) -> None:
+    def __init__(self, url: str | None, http: httpx.AsyncClient | None,
+                 ttl_seconds: int) -> None:
         self._url, self._http, self._ttl = url, http, ttl_seconds
         self._keys: dict[str, dict] = {}
         self._fetched_at = self._unknown_kid_fetched_at = float("-inf")
@@ -50,6 +51,8 @@ class JwksCache:
         return self._keys[kid]
 
     async def _refresh(self) -> None:
+        if self._url is None or self._http is None:  # no JWKS URL configured, or no client
+            raise Unauthenticated("The signing keys could not be fetched.")
         try:
             response = await self._http.get(self._url)
             response.raise_for_status()
@@ -148,7 +151,7 @@ def _numeric_date(claims: dict, name: str) -> int:
 
 def _actor_from_claims(claims: dict) -> Actor:
     try:
-        role = Role(claims.get("role"))
+        role = Role(claims.get("role", ""))  # a missing role is as unknown as ""
     except (ValueError, TypeError) as exc:
         raise Unauthenticated("The token's role is not one this service knows.") from exc
     partner_id = claims.get("partner_id")

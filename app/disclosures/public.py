@@ -9,7 +9,7 @@ from app.disclosures.schemas import DisclosureView
 __all__ = ["DISCLOSURES", "DisclosureView", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[tuple[LegalDisclosure]]:
+def records_of(customer_id: str) -> Select[LegalDisclosure]:
     """The customer's disclosures they were told of, oldest first; barred ones never."""
     return (select(LegalDisclosure)
             .where(LegalDisclosure.customer_id == customer_id,

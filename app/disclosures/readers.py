@@ -4,13 +4,14 @@ Until the customer is told, a read of the disclosure is audited without the cust
 subject, so the customer's access log cannot reveal a disclosure a legal bar keeps quiet.
 """
 
+from app.access.projection import FieldReader
 from app.access.sources import Source
 from app.disclosures.errors import DisclosureNotFound
 from app.disclosures.models import LegalDisclosure
 from app.policy.purposes import RESOURCE_FIELDS, Resource
 
 
-def _column(name: str):  # type: ignore[no-untyped-def]
+def _column(name: str) -> FieldReader:
     return lambda row, keys: getattr(row, name)
 
 

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.disclosures.models import LegalDisclosure
 
 
-def one(disclosure_id: str) -> Select[tuple[LegalDisclosure]]:
+def one(disclosure_id: str) -> Select[LegalDisclosure]:
     """One disclosure by id (officers see all)."""
     return select(LegalDisclosure).where(LegalDisclosure.id == disclosure_id)
 
 
 def searched(*, customer_id: str | None, authority: str | None, disclosed_from: datetime | None,
-             disclosed_to: datetime | None) -> Select[tuple[LegalDisclosure]]:
+             disclosed_to: datetime | None) -> Select[LegalDisclosure]:
     """Disclosures filtered by customer, authority (part of the name) and time range."""
     stmt = select(LegalDisclosure)
     if customer_id is not None:

@@ -2,17 +2,18 @@
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from app.access.projection import GatedView
 from app.core.fields import FreeLine, Identifier, PlainText, ShortCode
 from app.core.schemas import Receipt
 
-_CREATE = {"customer_id": "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d",
-           "authority": "Shenzhen Public Security Bureau",
-           "legal_basis": "Criminal Procedure Law art. 54", "reference": "SZ-PSB-2026-7781",
-           "fields": ["name", "phone", "orders"], "disclosed_at": "2026-11-27T03:00:00Z",
-           "notify_after": "2027-02-01"}
+_CREATE: dict[str, JsonValue] = {
+    "customer_id": "3f0c6a5e-8a7c-4c1e-9a53-0d6f1f1b2c3d",
+    "authority": "Shenzhen Public Security Bureau",
+    "legal_basis": "Criminal Procedure Law art. 54", "reference": "SZ-PSB-2026-7781",
+    "fields": ["name", "phone", "orders"], "disclosed_at": "2026-11-27T03:00:00Z",
+    "notify_after": "2027-02-01"}
 
 
 class DisclosureCreate(BaseModel):

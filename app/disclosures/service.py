@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import gate
 from app.access.callers import Reader, Writer
+from app.access.projection import Projection
 from app.core.crypto import Keys
 from app.core.db import utcnow
 from app.core.security import Actor
@@ -75,7 +76,7 @@ async def record(caller: Writer, payload: DisclosureCreate) -> DisclosureReceipt
                              notified=row.notified_at is not None)
 
 
-async def read(caller: Reader, disclosure_id: str):  # type: ignore[no-untyped-def]
+async def read(caller: Reader, disclosure_id: str) -> Projection:
     """One disclosure, through the gate."""
     return await gate.read_one(caller, DISCLOSURES, repository.one(disclosure_id))
 

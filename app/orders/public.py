@@ -52,5 +52,6 @@ async def holdings(session: AsyncSession, customer_id: str) -> dict[str, list[st
         Order.logistics_partner_id.is_not(None)))).all()
     found: dict[str, list[str]] = {}
     for partner_id, number in rows:
+        assert partner_id is not None  # the query keeps only shipments with a carrier
         found.setdefault(partner_id, []).append(number)
     return {p: sorted(numbers) for p, numbers in found.items()}

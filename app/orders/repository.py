@@ -44,7 +44,7 @@ def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: Fulfilme
     return stmt
 
 
-def late(actor: Actor, *, now: datetime, with_items: bool) -> Select[tuple[Order]]:
+def late(actor: Actor, *, now: datetime, with_items: bool) -> Select[Order]:
     """Orders this actor may see that are still unshipped past their ship-by date."""
     return readable_orders(actor, with_items=with_items).where(
         Order.fulfilment_status == FulfilmentStatus.PLACED, Order.ship_by < now)

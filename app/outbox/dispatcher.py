@@ -50,10 +50,13 @@ def backoff(attempts: int) -> timedelta:
 
 def _decrypt(keys: Keys, row: OutboxMessage) -> OutgoingMail:
     cipher, row_id = keys.cipher, row.id
+    to, subject, body = row.recipient_enc, row.subject_enc, row.body_enc
+    # only sent or given-up messages forget them, and neither is claimed again
+    assert to is not None and subject is not None and body is not None
     return OutgoingMail(id=row.id, channel=row.channel,
-                        to=cipher.decrypt(row.recipient_enc, context=RECIPIENT, row_id=row_id),
-                        subject=cipher.decrypt(row.subject_enc, context=SUBJECT, row_id=row_id),
-                        body=cipher.decrypt(row.body_enc, context=BODY, row_id=row_id))
+                        to=cipher.decrypt(to, context=RECIPIENT, row_id=row_id),
+                        subject=cipher.decrypt(subject, context=SUBJECT, row_id=row_id),
+                        body=cipher.decrypt(body, context=BODY, row_id=row_id))
 
 
 async def _deliver_batch(sessions: async_sessionmaker[AsyncSession], keys: Keys,

@@ -126,6 +126,7 @@ def mail_sender_from_settings(settings: Settings) -> Sender:
     """SMTP when a server is configured, otherwise the mail folder."""
     if settings.smtp_host:
         return SmtpSender(settings)
+    assert settings.mail_dir is not None  # filled by the settings' validator
     return FolderSender(settings.mail_dir, mail_from=settings.mail_from)
 
 

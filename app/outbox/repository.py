@@ -1,8 +1,9 @@
 """Outbox queries: claim due messages under a lease, then record how sending went."""
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import CursorResult, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.outbox.models import OutboxMessage
@@ -52,11 +53,12 @@ async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,
 
 async def mark_sent(session: AsyncSession, message_id: str, *, at: datetime) -> bool:
     """Record a delivery and forget the recipient and text; False if already recorded as sent."""
-    result = await session.execute(
+    # DML gives a CursorResult; AsyncSession.execute is typed as any Result
+    result = cast(CursorResult[Any], await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
         .values(sent_at=at, claimed_until=None, last_error=None, recipient_enc=None,
-                subject_enc=None, body_enc=None))
+                subject_enc=None, body_enc=None)))
     return result.rowcount == 1
 
 

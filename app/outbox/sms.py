@@ -76,4 +76,5 @@ def sms_sender_from_settings(settings: Settings, *, http: httpx.AsyncClient | No
         token = settings.sms_gateway_token
         return SmsGatewaySender(settings.sms_gateway_url, http,
                                 token=token.get_secret_value() if token else None)
+    assert settings.sms_dir is not None  # filled by the settings' validator
     return SmsFolderSender(settings.sms_dir)

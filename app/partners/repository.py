@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +10,7 @@ from app.partners.errors import PartnerExists
 from app.partners.models import Partner
 
 
-def active_on(today: date):  # type: ignore[no-untyped-def]
+def active_on(today: date) -> ColumnElement[bool]:
     """SQL condition: not suspended and `today` within the agreement's dates."""
     return ((Partner.suspended_at.is_(None)) & (Partner.agreement_starts_on <= today)
             & (Partner.agreement_ends_on >= today))
@@ -42,7 +42,7 @@ async def add(session: AsyncSession, partner: Partner) -> Partner:
     return partner
 
 
-def listed(kind: str | None) -> Select[tuple[Partner]]:
+def listed(kind: str | None) -> Select[Partner]:
     """Partners, optionally of one kind."""
     stmt = select(Partner)
     return stmt if kind is None else stmt.where(Partner.kind == kind)

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from app.core.fields import PlainText, ShortCode
 from app.partners.models import PartnerKind
@@ -11,10 +11,10 @@ from app.partners.models import PartnerKind
 PartnerIdField = Annotated[ShortCode, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$",
                                       description="The `partner_id` claim of its tokens.")]
 
-_CREATE = {"id": "swiftship", "kind": "logistics", "display_name": "SwiftShip Logistics Ltd.",
-           "agreement_reference": "DPA-2026-014", "agreement_starts_on": "2026-01-01",
-           "agreement_ends_on": "2027-12-31",
-           "webhook_url": "https://hooks.swiftship.example/privacy"}
+_CREATE: dict[str, JsonValue] = {
+    "id": "swiftship", "kind": "logistics", "display_name": "SwiftShip Logistics Ltd.",
+    "agreement_reference": "DPA-2026-014", "agreement_starts_on": "2026-01-01",
+    "agreement_ends_on": "2027-12-31", "webhook_url": "https://hooks.swiftship.example/privacy"}
 
 
 class PartnerCreate(BaseModel):

@@ -70,7 +70,7 @@ async def release(session: AsyncSession, webhook_ids: list[str]) -> None:
             .values(claimed_until=None))
 
 
-def destructions(*, unconfirmed_before: datetime | None) -> Select[tuple[PartnerWebhook]]:
+def destructions(*, unconfirmed_before: datetime | None) -> Select[PartnerWebhook]:
     """Destruction requests; with a time, only those unconfirmed and requested before it."""
     stmt = select(PartnerWebhook).where(PartnerWebhook.event == WebhookEvent.DESTROY)
     if unconfirmed_before is not None:

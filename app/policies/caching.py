@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -11,7 +12,8 @@ SHORT = "public, max-age=60"
 FINAL = "public, max-age=86400"
 """For a version that took effect or was withdrawn: nothing about it changes any more."""
 
-NOT_MODIFIED = {304: {"description": "Not modified: the `If-None-Match` ETag still holds."}}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag still holds."}}
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -39,7 +39,8 @@ async def get_locked(session: AsyncSession, version: int) -> PolicyVersion | Non
 
 async def latest_number(session: AsyncSession) -> int:
     """The highest version number published so far (0 if none)."""
-    return await session.scalar(select(func.coalesce(func.max(PolicyVersion.version), 0)))
+    return (await session.execute(
+        select(func.coalesce(func.max(PolicyVersion.version), 0)))).scalar_one()
 
 
 async def add(session: AsyncSession, policy: PolicyVersion) -> PolicyVersion:
@@ -176,8 +177,8 @@ async def notice_counts(session: AsyncSession, version: int) -> dict[str, int]:
 
 async def remaining(session: AsyncSession, version: int) -> int:
     """Customers with a contact that have no notice of this version yet."""
-    return await session.scalar(select(func.count(customers.c.id))
-                                .where(_has_contact(), _not_noticed(version)))
+    return (await session.execute(select(func.count(customers.c.id))
+                                  .where(_has_contact(), _not_noticed(version)))).scalar_one()
 
 
 async def find_acceptance(session: AsyncSession, *, customer_id: str, version: int, kind: str

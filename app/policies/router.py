@@ -1,7 +1,7 @@
 """Policy routes: public reads (no token, by design), the privacy officer's publishing and
 notice progress, and the storefront's record of what a customer saw or accepted."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
@@ -24,9 +24,9 @@ from app.policies.schemas import (
 )
 from app.policy.roles import Role
 
-PUBLIC = {"security": []}  # OpenAPI: these reads need no token
-PUBLIC_RESPONSES = {**NOT_MODIFIED, **{status: PROBLEM_RESPONSES[status]
-                                       for status in (400, 404, 422, 429, 503)}}
+PUBLIC: dict[str, Any] = {"security": []}  # OpenAPI: these reads need no token
+PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_MODIFIED, **{status: PROBLEM_RESPONSES[status] for status in (400, 404, 422, 429, 503)}}
 
 public_router = APIRouter(prefix="/v1/policies", tags=["policies"])
 router = APIRouter(prefix="/v1/policies", tags=["policies"], responses=PROBLEM_RESPONSES,

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import CursorResult, Delete, Update, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import gate
@@ -68,15 +69,16 @@ def lock_key(category: Category) -> int:
 
 
 async def _claimed(session: AsyncSession, category: Category) -> bool:
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite: BEGIN IMMEDIATE already holds the only write lock
     return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(lock_key(category)))))
 
 
-def _batch(rows: Expired, size: int):
+def _batch(rows: Expired, size: int) -> Delete | Update:
     keys = rows.key if isinstance(rows.key, tuple) else (rows.key,)
     chosen = select(*keys).where(rows.where).limit(size)
     target = (keys[0] if len(keys) == 1 else tuple_(*keys)).in_(chosen)
+    stmt: Delete | Update
     if rows.values is None:
         stmt = delete(rows.model).where(target)
     else:
@@ -86,8 +88,8 @@ def _batch(rows: Expired, size: int):
 
 async def _count(sessions: async_sessionmaker[AsyncSession], rows: Expired) -> int:
     async with sessions() as session, session.begin():
-        return await session.scalar(select(func.count()).select_from(rows.model)
-                                    .where(rows.where))
+        return (await session.execute(select(func.count()).select_from(rows.model)
+                                      .where(rows.where))).scalar_one()
 
 
 async def _end(sessions: async_sessionmaker[AsyncSession], rule: RetentionRule, rows: Expired,
@@ -99,7 +101,8 @@ async def _end(sessions: async_sessionmaker[AsyncSession], rule: RetentionRule, 
             if not await _claimed(session, rule.category):
                 result.busy = True
                 return result
-            done = (await session.execute(_batch(rows, size))).rowcount
+            # DML gives a CursorResult; AsyncSession.execute is typed as any Result
+            done = cast(CursorResult[Any], await session.execute(_batch(rows, size))).rowcount
         result.rows += done
         if progress and done:
             progress(rule.category, rule.action, result.rows)

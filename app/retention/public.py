@@ -20,12 +20,12 @@ def active(now: datetime) -> ColumnElement[bool]:
                 or_(LegalHold.until.is_(None), LegalHold.until > now))
 
 
-def held_customers(now: datetime) -> Select[tuple[str]]:
+def held_customers(now: datetime) -> Select[str]:
     """Ids of customers all of whose data is held (use with `not_in`)."""
     return select(LegalHold.customer_id).where(active(now), LegalHold.order_number.is_(None))
 
 
-def held_orders(now: datetime) -> Select[tuple[str]]:
+def held_orders(now: datetime) -> Select[str | None]:
     """Numbers of orders held one by one (use with `not_in`)."""
     return select(LegalHold.order_number).where(active(now),
                                                 LegalHold.order_number.is_not(None))

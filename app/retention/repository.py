@@ -9,12 +9,12 @@ from app.retention.models import LegalHold
 from app.retention.public import active
 
 
-def one(hold_id: str) -> Select[tuple[LegalHold]]:
+def one(hold_id: str) -> Select[LegalHold]:
     """The hold with this id."""
     return select(LegalHold).where(LegalHold.id == hold_id)
 
 
-def listed(*, customer_id: str | None, in_force_at: datetime | None) -> Select[tuple[LegalHold]]:
+def listed(*, customer_id: str | None, in_force_at: datetime | None) -> Select[LegalHold]:
     """Holds, optionally one customer's, optionally only those in force at a moment."""
     stmt = select(LegalHold)
     if customer_id is not None:

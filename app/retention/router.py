@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
+from app.access.callers import Reader
 from app.access.deps import ReaderDep, allow
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
@@ -28,7 +29,12 @@ async def place_hold(payload: HoldCreate, caller: ReaderDep, request: Request,
     lifted or `until` passes."""
     return await once(caller.session, caller.actor, idempotency_key, path=request.url.path,
                       payload=payload, status_code=201,
-                      create=lambda: service.place(caller, payload))
+                      create=lambda: _placed(caller, payload))
+
+
+async def _placed(caller: Reader, payload: HoldCreate) -> HoldView:
+    """The placed hold as its view, which a replay under the same key stores and returns."""
+    return HoldView.model_validate(await service.place(caller, payload))
 
 
 @router.get("", response_model=Page[HoldView], response_model_exclude_unset=True,

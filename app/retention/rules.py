@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_, select
 
 from app.models import (
     Complaint,
@@ -36,14 +36,14 @@ class Expired:
     """The expired rows of one category: their table, key, condition and end."""
 
     model: Any
-    key: ColumnElement[Any] | tuple[ColumnElement[Any], ...]
+    key: SQLColumnExpression[Any] | tuple[SQLColumnExpression[Any], ...]
     """The primary key: one column, or a tuple of them."""
     where: ColumnElement[bool]
     values: dict[str, Any] | None = None
     """Columns to blank (anonymize); `None` deletes the rows."""
 
 
-def _free(customer_id: ColumnElement[Any], now: datetime) -> ColumnElement[bool]:
+def _free(customer_id: SQLColumnExpression[Any], now: datetime) -> ColumnElement[bool]:
     return customer_id.not_in(held_customers(now))
 
 

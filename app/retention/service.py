@@ -20,6 +20,7 @@ FIELDS = ["customer_id", "order_number", "reason", "reference", "until"]
 
 async def _target(caller: Reader, payload: HoldCreate) -> str:
     if payload.order_number is None:
+        assert payload.customer_id is not None  # HoldCreate requires exactly one of the two
         await identity.ensure_visible(caller, payload.customer_id)
         return payload.customer_id
     customer_id = await orders.customer_of(caller.session, payload.order_number)

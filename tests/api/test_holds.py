@@ -119,3 +119,16 @@ async def test_deletion_keeps_a_held_order_whole_and_erases_the_rest(
     assert (await client.get(f"/v1/orders/{free}", headers=service)
             ).json()["shipping_address"] is None
     assert "Ordinary Street" not in await stored_text(session, app.state.keys)
+
+
+async def test_a_retried_placement_with_the_same_key_gives_the_same_hold(client, auth):
+    customer_id = await create_customer(client, headers=auth(Role.STOREFRONT))
+    headers = {**_officer(auth), "Idempotency-Key": "hold-retry-1"}
+    body = {"customer_id": customer_id, "reason": "Court order", "reference": "C-7"}
+    first = await client.post("/v1/holds", json=body, headers=headers)
+    again = await client.post("/v1/holds", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), first.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    listed = await client.get(f"/v1/holds?customer_id={customer_id}", headers=_officer(auth))
+    assert [h["id"] for h in listed.json()["items"]] == [first.json()["id"]]
