@@ -131,7 +131,7 @@ FROM generate_series($1::int, $2::int) AS n, generate_series(0, 1) AS k,
 
 AUDIT_SQL = """
 INSERT INTO audit_entry (id, occurred_at, actor_id, actor_role, purpose, action, subject_id,
-                         resource, resource_id, fields, request_id, entry_hash, seq, chain_hash)
+                         resource, resource_id, fields, request_id, entry_mac, seq, chain_hash)
 SELECT md5('e' || i)::uuid::text, now() - make_interval(secs => ($3::bigint - i) * 3),
        'agent-7', 'support_agent', 'service', 'read', md5('c' || (i % $4::int))::uuid::text,
        'customer', md5('c' || (i % $4::int))::uuid::text,
