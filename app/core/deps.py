@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Unauthenticated
+from app.core.errors import AppError, Unauthenticated
+from app.core.ratelimit import TOKEN_CHECK
 from app.core.security import Actor
 
 
@@ -28,10 +29,16 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 async def verified_actor(request: Request) -> Actor:
     """The verified caller; the OpenAPI document declares the bearer scheme for every route."""
+    checked = getattr(request.state, TOKEN_CHECK, None)  # verified once per request
+    if isinstance(checked, Actor):
+        return checked
+    if isinstance(checked, AppError):
+        raise checked
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send `Authorization: Bearer <token>`.")
     actor: Actor = await request.app.state.verifier.verify(token.strip())
+    setattr(request.state, TOKEN_CHECK, actor)
     return actor
 
 

@@ -128,13 +128,21 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+TOKEN_CHECK = "token_check"
+"""Request state key of the bearer token's outcome: the `Actor`, or the error refusing it."""
+
+
 async def _verified_actor(scope) -> Actor | None:
     """The actor of a token that verifies (cached by the verifier), else None."""
     verifier = getattr(scope["app"].state, "verifier", None)
     scheme, _, token = dict(scope["headers"]).get(b"authorization", b"").partition(b" ")
     if verifier is None or scheme.lower() != b"bearer" or not token.strip():
         return None
+    state = scope.setdefault("state", {})
     try:
-        return await verifier.verify(token.strip().decode("latin-1"))
-    except AppError:
+        actor: Actor = await verifier.verify(token.strip().decode("latin-1"))
+    except AppError as refusal:
+        state[TOKEN_CHECK] = refusal  # the route answers it without verifying again
         return None
+    state[TOKEN_CHECK] = actor
+    return actor

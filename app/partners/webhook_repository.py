@@ -1,36 +1,20 @@
 """Partner webhook queries: claim due notices under a lease, record how sending went."""
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import leases
 from app.partners.models import PartnerWebhook, WebhookEvent
-
-ERROR_LENGTH = 100
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,
                     until: datetime, limit: int) -> list[PartnerWebhook]:
     """Lease up to `limit` pending notices due by `due_by` whose lease is free at `now`."""
-    stmt = (select(PartnerWebhook)
-            .where(PartnerWebhook.sent_at.is_(None), PartnerWebhook.failed_at.is_(None),
-                   PartnerWebhook.next_attempt_at <= due_by,
-                   or_(PartnerWebhook.claimed_until.is_(None),
-                       PartnerWebhook.claimed_until <= now))
-            .order_by(PartnerWebhook.next_attempt_at, PartnerWebhook.id)
-            .limit(limit))
-    if _is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list((await session.scalars(stmt)).all())
-    for row in rows:
-        row.claimed_until = until
-    await session.flush()
-    return rows
+    return await leases.claim_due(session, PartnerWebhook, due_by=due_by, now=now, until=until,
+                                  limit=limit)
 
 
 async def mark_sent(session: AsyncSession, webhook_id: str, *, at: datetime) -> None:
@@ -41,33 +25,17 @@ async def mark_sent(session: AsyncSession, webhook_id: str, *, at: datetime) -> 
 
 
 async def mark_attempt_failed(session: AsyncSession, webhook_id: str, *, at: datetime,
-                              error: str, max_attempts: int, backoff) -> PartnerWebhook | None:
+                              error: str, max_attempts: int,
+                              backoff: Callable[[int], timedelta]) -> PartnerWebhook | None:
     """Count a failed attempt: retry after `backoff(attempts)`, or give up at `max_attempts`."""
-    stmt = select(PartnerWebhook).where(PartnerWebhook.id == webhook_id,
-                                        PartnerWebhook.sent_at.is_(None),
-                                        PartnerWebhook.failed_at.is_(None))
-    if _is_postgres(session):
-        stmt = stmt.with_for_update()
-    row = await session.scalar(stmt)
-    if row is None:
-        return None
-    row.attempts += 1
-    row.last_error = error[:ERROR_LENGTH]
-    row.claimed_until = None
-    if row.attempts >= max_attempts:
-        row.failed_at = at
-    else:
-        row.next_attempt_at = at + backoff(row.attempts)
-    await session.flush()
-    return row
+    return await leases.mark_attempt_failed(session, PartnerWebhook, webhook_id, at=at,
+                                            error=error, max_attempts=max_attempts,
+                                            backoff=backoff)
 
 
 async def release(session: AsyncSession, webhook_ids: list[str]) -> None:
     """Give back leases of notices that were claimed but not tried."""
-    if webhook_ids:
-        await session.execute(update(PartnerWebhook).where(
-            PartnerWebhook.id.in_(webhook_ids), PartnerWebhook.sent_at.is_(None))
-            .values(claimed_until=None))
+    await leases.release(session, PartnerWebhook, webhook_ids)
 
 
 def destructions(*, unconfirmed_before: datetime | None) -> Select[PartnerWebhook]:

@@ -344,3 +344,27 @@ async def test_made_up_key_ids_refetch_the_jwks_at_most_once_a_second(
     with pytest.raises(Unauthenticated):
         await verifier.verify(rs256(settings, signing_key, kid="made-up-later"))
     assert idp.calls == 3
+
+
+class _CountingVerifier:
+    """Counts how often a request's token is checked."""
+
+    def __init__(self, verifier) -> None:
+        self.verifier, self.calls = verifier, 0
+
+    async def verify(self, token: str):
+        self.calls += 1
+        return await self.verifier.verify(token)
+
+
+async def test_a_token_is_checked_once_per_request(client, app, auth, monkeypatch):
+    """The rate limiter's check is reused by the route, for a refused token and a good one."""
+    counting = _CountingVerifier(app.state.verifier)
+    monkeypatch.setattr(app.state, "verifier", counting)
+    forged = await client.get("/v1/customers/c-1", headers={"Authorization": "Bearer x.y.z",
+                                                           "X-Purpose": "service"})
+    assert forged.status_code == 401 and counting.calls == 1
+    counting.calls = 0
+    listed = await client.get("/v1/requests", headers=auth("privacy_officer",
+                                                           purpose="oversight"))
+    assert listed.status_code == 200 and counting.calls == 1
