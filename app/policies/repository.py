@@ -2,8 +2,21 @@
 
 import base64
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Row,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,13 +105,21 @@ async def history(session: AsyncSession, *, cursor: str | None, limit: int
     return rows, base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-async def withdraw(session: AsyncSession, version: int, *, at: datetime) -> None:
-    """Mark a version withdrawn and drop its notices not sent yet."""
-    await session.execute(update(PolicyVersion).where(PolicyVersion.version == version)
-                          .values(withdrawn_at=at))
+async def withdraw(session: AsyncSession, version: int, *, at: datetime) -> bool:
+    """Mark a scheduled version withdrawn and drop its notices not sent yet; False if it was
+    withdrawn meanwhile or took effect (one winner among parallel withdrawals)."""
+    # DML gives a CursorResult; AsyncSession.execute is typed as any Result
+    result = cast(CursorResult[Any], await session.execute(
+        update(PolicyVersion).where(PolicyVersion.version == version,
+                                    PolicyVersion.withdrawn_at.is_(None),
+                                    PolicyVersion.effective_at > at)
+        .values(withdrawn_at=at)))
+    if result.rowcount != 1:
+        return False
     unsent = select(PolicyNotice.outbox_message_id).where(PolicyNotice.version == version)
     await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(unsent),
                                                       OutboxMessage.sent_at.is_(None)))
+    return True
 
 
 def _has_contact():

@@ -63,7 +63,8 @@ async def withdraw(caller: Writer, version: int, *, now: datetime | None = None
     if policy.effective_at <= at:
         raise PolicyAlreadyEffective(f"Version {version} took effect on "
                                      f"{policy.effective_at.isoformat()}; publish a new one.")
-    await repository.withdraw(caller.session, version, at=at)
+    if not await repository.withdraw(caller.session, version, at=at):  # a parallel one won
+        raise PolicyWithdrawn(f"Version {version} was already withdrawn.")
     await caller.session.refresh(policy)
     return policy
 

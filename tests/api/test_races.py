@@ -221,3 +221,19 @@ async def test_parallel_identical_withdrawals_record_one_event(client, auth, ses
     assert await _count(session, ConsentEvent, ConsentEvent.customer_id == customer_id) == 1
     assert await _count(session, AuditEntry, AuditEntry.action == "withdraw",
                         AuditEntry.subject_id == customer_id) == 1
+
+
+async def test_parallel_withdrawals_of_a_policy_version_have_one_winner(client, auth, session):
+    from app.policies.models import PolicyVersion
+    from tests.policy_factories import publish
+
+    version = await publish(client, auth, significant=False)
+    officer = auth(Role.PRIVACY_OFFICER)
+    responses = await _fire(lambda: client.post(f"/v1/policies/{version}/withdrawal",
+                                                headers=officer))
+    assert _statuses(responses) == Counter({200: 1, 409: N - 1})
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"policy_withdrawn"}
+    winner = next(r for r in responses if r.status_code == 200).json()
+    withdrawn = await session.scalar(select(PolicyVersion.withdrawn_at).where(
+        PolicyVersion.version == version))
+    assert withdrawn.isoformat().replace("+00:00", "Z")[:19] == winner["withdrawn_at"][:19]
