@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -91,6 +91,14 @@ def serving(target: str, port: int, env: dict, log: Path, *, workers: int = 1):
                 process.wait(timeout=5)
 
 
+@contextmanager
+def serving_replicas(target: str, ports: list[int], env: dict, log: Path, *, workers: int = 1):
+    """Run one uvicorn server for `target` per port (replicas on one database); stop them all."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(serving(target, port, env, log.with_suffix(f".{port}.log"),
+                                           workers=workers)) for port in ports]
+
+
 def psql(database: str, *commands: str, timeout: float = 600) -> str:
     """Run SQL commands with psql as `postgres` on the loopback server; return the output."""
     command = ["psql", "-h", HOST, "-U", "postgres", "-d", database, "-q", "-X", "-A"]
@@ -120,13 +128,17 @@ def parse(report: str) -> dict:
             "socket_errors": socket_errors[1].strip() if socket_errors else ""}
 
 
-def wrk(base_url: str, seconds: int, env: dict) -> dict:
+def wrk(base_url: str, seconds: int, env: dict, *, ports: list[int] | None = None) -> dict:
     """Run wrk with 2 threads and 16 connections; return the parsed figures and the report.
 
     The 10 s timeout (wrk's default is 2 s) keeps slow answers in the latency figures instead of
-    dropping them as socket timeouts.
+    dropping them as socket timeouts. With several `ports` (replicas), wrk runs one thread per
+    replica (at least 2) and the 16 connections are spread evenly over them.
     """
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "--timeout", "10s",
+    threads = max(2, len(ports or ()))
+    if ports and len(ports) > 1:
+        env = {**env, "BENCH_PORTS": ",".join(map(str, ports))}
+    command = ["wrk", f"-t{threads}", "-c16", f"-d{seconds}s", "--latency", "--timeout", "10s",
                "-s", str(LUA), base_url]
     done = subprocess.run(command, env=env, capture_output=True, text=True,
                           timeout=seconds + 60, check=True)

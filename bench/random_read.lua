@@ -3,12 +3,19 @@
 -- its own bearer token (the access-log scenario: each customer reads with its own token);
 -- otherwise BENCH_TOKEN is used. BENCH_PURPOSE is the X-Purpose header.
 -- Every app gets the same requests; the bare and raw anchors ignore the headers.
+-- BENCH_PORTS (e.g. "8101,8111") spreads the threads over replicas of the app, one port each.
 
 local threads = 0
 
 function setup(thread)
   threads = threads + 1
   thread:set("thread_number", threads)
+  local ports = os.getenv("BENCH_PORTS")
+  if ports then
+    local list = {}
+    for port in ports:gmatch("%d+") do list[#list + 1] = port end
+    thread.addr = wrk.lookup(wrk.host, list[(threads - 1) % #list + 1])[1]
+  end
 end
 
 function init(args)

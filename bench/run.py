@@ -23,7 +23,7 @@ from measure import (
     busy_percent,
     checkpoint,
     load_average,
-    serving,
+    serving_replicas,
     wait_until_serving,
     wrk,
 )
@@ -107,14 +107,18 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
         order = apps[number % len(apps):] + apps[:number % len(apps)]  # rotate who goes first
         for app in order:
             target, port = APPS[app]
+            ports = [port + 10 * replica for replica in range(args.replicas)]
             log = RESULTS / name / f"{app}.round{number}.log"
-            with serving(target, port, server_env, log, workers=args.workers) as process:
+            with serving_replicas(target, ports, server_env, log,
+                                  workers=args.workers) as processes:
                 for scenario, run in prepared["runs"].items():
                     base = f"http://{HOST}:{port}"
-                    wait_until_serving(base + run["probe"], run["headers"], process, 60)
-                    wrk(base, args.warmup, run["env"])
+                    for replica, process in zip(ports, processes, strict=True):
+                        wait_until_serving(f"http://{HOST}:{replica}{run['probe']}",
+                                           run["headers"], process, 60)
+                    wrk(base, args.warmup, run["env"], ports=ports)
                     checkpoint(url, database)
-                    report = wrk(base, args.duration, run["env"])
+                    report = wrk(base, args.duration, run["env"], ports=ports)
                     (RESULTS / name / f"{scenario}.{app}.round{number}.wrk.txt").write_text(
                         report["text"])
                     rounds[scenario][app].append(report)
@@ -197,6 +201,9 @@ def main() -> int:
                         help="alternating rounds; the median of the rounds' ratios counts")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of every app")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="servers of every app on one database (ports 8101, 8111, ...); "
+                        "wrk spreads its connections over them")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--apps", nargs="+", choices=tuple(APPS), default=list(APPS))
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"),
@@ -222,8 +229,8 @@ def main() -> int:
                 args.database_name)
         else:
             print(f"PostgreSQL skipped: nothing answers on {HOST}:{POSTGRES_PORT}")
-    print(f"workers {args.workers}, {args.rounds} rounds of {args.duration}s, "
-          f"scenarios {' '.join(args.scenarios)}", flush=True)
+    print(f"workers {args.workers}, replicas {args.replicas}, {args.rounds} rounds of "
+          f"{args.duration}s, scenarios {' '.join(args.scenarios)}", flush=True)
     measured = {name: bench_database(name, url, database, args)
                 for name, (url, database) in databases.items()}
     met = print_table(measured) if measured else False
