@@ -57,9 +57,11 @@ def listed(actor: Actor, *, state: RequestState | None, type_: str | None,
            overdue_at: datetime | None) -> Select[PrivacyRequest]:
     """Requests by state and type; `overdue_at` keeps open ones due before that time.
 
-    Every combination has an index leading with its filters (state, type, both; the overdue
-    ones: the open requests' due dates) and going on in the list's order (`order_of`), so a
-    page is a range of that index starting at the cursor."""
+    Each filter has an index leading with it (state, type, both; the overdue ones: the open
+    requests' due dates) and going on in the list's order (`order_of`), so a page is a range
+    of that index starting at the cursor. State and type together need their own: read from
+    the state's range and filtered by type, a rare or empty combination reads the whole range
+    (50,000 rows, 157 ms at a million requests)."""
     stmt = readable(actor)
     if state is not None:
         stmt = stmt.where(PrivacyRequest.state == state)
