@@ -265,7 +265,8 @@ def main() -> int:
     parser.add_argument("--database-name", default="bench_lists")
     parser.add_argument("--customers", type=int, default=0,
                         help="drop and recreate the database with this many customers alone")
-    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1_000_000,
+                        help="at most the customers (one open request per customer and type)")
     parser.add_argument("--complaints", type=int, default=1_000_000)
     parser.add_argument("--open-percent", type=int, default=2,
                         help="share of requests and complaints still open")
