@@ -19,7 +19,12 @@ What is seeded, for `customers` = C:
 - optionally `requests` privacy requests for the officer's lists (`fill_requests`): by default
   98 % completed, received over the last two years, and 2 % open (half awaiting verification,
   half verified), received over the last 40 days; each due 30 days after receipt, so a quarter
-  of the open ones (0.5 % of all) are overdue.
+  of the open ones (0.5 % of all) are overdue;
+- optionally complaints for the same lists (`fill_complaints`), in the same shape: answered
+  ones over two years, `open_percent` % unanswered over the last `open_days` days, each due 5
+  days after arrival (3 business days); their bodies are one column-bound ciphertext and the
+  answers' text is left out (the lists show neither).
+`fill_customers` seeds the customers alone, for benchmarks that need nothing else of theirs.
 """
 
 import asyncio
@@ -158,6 +163,21 @@ FROM generate_series($1::int, $2::int) AS i,
                      AS received) AS s
 """
 
+COMPLAINTS_SQL = """
+INSERT INTO complaint (id, customer_id, kind, body_enc, received_at, due_at, answered_at,
+                       answered_by)
+SELECT md5('k' || i)::uuid::text, md5('c' || (i % $3::int))::uuid::text,
+       (ARRAY['complaint', 'inquiry'])[1 + i % 2], $6::text, s.received,
+       s.received + interval '5 days',
+       CASE WHEN s.answered THEN s.received + interval '2 days' END,
+       CASE WHEN s.answered THEN 'agent-7' END
+FROM generate_series($1::int, $2::int) AS i,
+     LATERAL (SELECT i % 100 >= $4::int AS answered,
+                     now() - make_interval(mins => ((i::bigint * 7919)
+                         % CASE WHEN i % 100 < $4::int THEN $5::int * 1440 ELSE 1051200 END)::int)
+                     AS received) AS s
+"""
+
 
 def _sql(template: str, pools: dict) -> tuple[str, list]:
     """The statement with each `{pool}` placeholder turned into an array parameter pick."""
@@ -205,6 +225,22 @@ async def fill_requests(connection: asyncpg.Connection, *, requests: int, custom
     await connection.execute("DELETE FROM privacy_request")
     await _chunked(connection, "privacy requests", REQUESTS_SQL, requests,
                    [customers, open_percent, open_days], chunk=CHUNK_ROWS)
+
+
+async def fill_complaints(connection: asyncpg.Connection, keys: Keys, *, complaints: int,
+                          customers: int, open_percent: int = 2, open_days: int = 40) -> None:
+    """Replace the complaints with `complaints` seeded ones: `open_percent` % of them
+    unanswered, received over the last `open_days` days; the rest answered, over two years."""
+    body = keys.cipher.seal("Where is my parcel?", "complaint.body")
+    await connection.execute("DELETE FROM complaint")
+    await _chunked(connection, "complaints", COMPLAINTS_SQL, complaints,
+                   [customers, open_percent, open_days, body], chunk=CHUNK_ROWS)
+
+
+async def fill_customers(connection: asyncpg.Connection, keys: Keys, *, customers: int) -> None:
+    """Customers alone (numbered as in `fill`), their ciphertexts bound to the column only."""
+    sql, extra = _sql(CUSTOMERS_SQL, _pools(keys))
+    await _chunked(connection, "customers", sql, customers, extra, chunk=CHUNK_ROWS // 5)
 
 
 async def fill(dsn: str, keys: Keys, *, customers: int, audit_rows: int = 0,

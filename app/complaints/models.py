@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -14,6 +14,9 @@ class ComplaintKind(StrEnum):
 
     COMPLAINT = "complaint"
     INQUIRY = "inquiry"
+
+
+UNANSWERED = "answered_at IS NULL"
 
 
 class Complaint(Base):
@@ -32,5 +35,14 @@ class Complaint(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_complaint_answered_due", "answered_at", "due_at"),
-                      Index("ix_complaint_customer_id", "customer_id"))
+    __table_args__ = (
+        Index("ix_complaint_answered_due", "answered_at", "due_at"),
+        # the customer's own complaints, oldest first (and the foreign key's deletes)
+        Index("ix_complaint_customer_received", "customer_id", "received_at", "id"),
+        # staff's lists: all, the unanswered ones (oldest first), the overdue ones (by due date)
+        Index("ix_complaint_received", "received_at", "id"),
+        Index("ix_complaint_unanswered_received", "received_at", "id",
+              postgresql_where=text(UNANSWERED), sqlite_where=text(UNANSWERED)),
+        Index("ix_complaint_unanswered_due", "due_at", "id",
+              postgresql_where=text(UNANSWERED), sqlite_where=text(UNANSWERED)),
+    )

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.complaints.errors import ComplaintNotFound
 from app.complaints.models import Complaint
@@ -36,14 +37,25 @@ async def customer_of(session: AsyncSession, actor: Actor, complaint_id: str) ->
 
 def listed(actor: Actor, *, answered: bool | None, overdue_at: datetime | None
            ) -> Select[Complaint]:
-    """Complaints by whether they are answered; `overdue_at` keeps unanswered ones due before."""
+    """Complaints by whether they are answered; `overdue_at` keeps unanswered ones due before.
+
+    The unanswered and the overdue ones have partial indexes in their list's order
+    (`order_of`); the answered ones, nearly all, are read from the index of all complaints."""
     stmt = readable(actor)
     if answered is not None:
+        if answered and overdue_at is not None:
+            return stmt.where(false())  # an answered complaint is never overdue
         stmt = stmt.where(Complaint.answered_at.is_not(None) if answered
                           else Complaint.answered_at.is_(None))
     if overdue_at is not None:
         stmt = stmt.where(Complaint.answered_at.is_(None), Complaint.due_at < overdue_at)
     return stmt
+
+
+def order_of(*, overdue: bool) -> tuple[InstrumentedAttribute[datetime],
+                                        InstrumentedAttribute[str]]:
+    """A list's order: the overdue ones most overdue first, the others oldest first."""
+    return (Complaint.due_at if overdue else Complaint.received_at), Complaint.id
 
 
 async def answer(session: AsyncSession, complaint_id: str, *, answer_enc: str, at: datetime,

@@ -41,9 +41,13 @@ async def record_complaint(payload: ComplaintCreate, caller: WriterDep, request:
 @router.get("", response_model=Page[ComplaintStatus], response_model_exclude_unset=True,
             summary="List complaints, e.g. overdue", dependencies=[allow(*STAFF)])
 async def list_complaints(caller: ReaderDep, answered: QueryFlag | None = None,
-                          overdue: Annotated[QueryFlag, Query(description="Unanswered, past due.")]
-                          = False, cursor: Cursor = None, limit: Limit = 50):
-    """Complaints without their text, oldest first (`X-Purpose: oversight` or `service`)."""
+                          overdue: Annotated[QueryFlag, Query(
+                              description="Unanswered, past due, most overdue first.")] = False,
+                          cursor: Cursor = None, limit: Limit = 50):
+    """Complaints without their text, oldest first (by `received_at`, then `id`); `overdue=true`
+    lists the unanswered ones past their due date, most overdue first (by `due_at`, then `id`)
+    (`X-Purpose: oversight` or `service`). A cursor continues only the list in the order it came
+    from; one from a list in the other order is refused with 400 `cursor_order_mismatch`."""
     return await service.list_complaints(caller, answered=answered, overdue=overdue,
                                          cursor=cursor, limit=limit)
 

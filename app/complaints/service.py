@@ -38,11 +38,12 @@ async def record(caller: Writer, payload: ComplaintCreate, calendar: BusinessCal
 
 async def list_complaints(caller: Reader, *, answered: bool | None, overdue: bool,
                           cursor: str | None, limit: int) -> dict[str, Any]:
-    """Complaints without their text, by whether they are answered; `overdue` the late ones."""
+    """Complaints without their text, by whether they are answered, oldest first; `overdue`
+    the late ones, most overdue first."""
     stmt = repository.listed(caller.actor, answered=answered,
                              overdue_at=utcnow() if overdue else None)
     return await gate.read_page(caller, COMPLAINTS, stmt,
-                                order=(Complaint.received_at, Complaint.id), cursor=cursor,
+                                order=repository.order_of(overdue=overdue), cursor=cursor,
                                 limit=limit, only=COMPLAINT_STATUS)
 
 

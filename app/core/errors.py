@@ -7,7 +7,8 @@ Every error the API returns is `application/problem+json` with a machine `code`:
     ├── purposes: PurposeRequired (400), UnknownPurpose (400), PurposeNotPermitted (403),
     │   ConsentWithdrawn (403)
     ├── NotFound (404 `<resource>_not_found`), Gone (410), Conflict (409)
-    ├── InvalidCursor (400), IdempotencyKeyReused (422), IdempotencyKeyInUse (409)
+    ├── InvalidCursor (400 `invalid_cursor`; `cursor_order_mismatch` for a cursor of a list in
+    │   another order), IdempotencyKeyReused (422), IdempotencyKeyInUse (409)
     └── domain errors in each domain's `errors.py`
     RequestValidationError -> 422 `validation_failed` (or `card_number_rejected`)
     unknown route -> 404 `not_found`; wrong method -> 405 `method_not_allowed`
@@ -186,6 +187,9 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
          "Name the purpose of this read in the X-Purpose header."),
         ("unknown_purpose", "Unknown purpose", "'marketing' is not a purpose of this service."),
         ("invalid_cursor", "Invalid cursor", "The cursor is not one this service issued."),
+        ("cursor_order_mismatch", "Cursor of another ordering",
+         "The cursor comes from a list in another order; this one is ordered by due_at. "
+         "Start again without a cursor."),
     ]),
     401: ("Missing or invalid token", [
         ("unauthenticated", "Unauthenticated", "Send `Authorization: Bearer <token>`."),

@@ -1,4 +1,9 @@
-"""Keyset pagination with opaque cursors."""
+"""Keyset pagination with opaque cursors.
+
+A cursor holds the position of the last row handed out and the column its list is ordered by,
+so a cursor of one ordering (e.g. by receipt) is refused by a list of another (e.g. by due
+date) instead of starting at a meaningless position.
+"""
 
 import base64
 import json
@@ -20,6 +25,10 @@ class InvalidCursor(AppError):
     status, code, title = 400, "invalid_cursor", "Invalid cursor"
 
 
+class CursorOfOtherOrder(InvalidCursor):
+    code, title = "cursor_order_mismatch", "Cursor of another ordering"
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` for the next one."""
 
@@ -31,22 +40,27 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most
 Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page.")]
 
 
-def encode_cursor(moment: datetime, row_id: str) -> str:
-    """Opaque cursor pointing just after (moment, row_id)."""
-    raw = json.dumps([moment.isoformat(), row_id]).encode()
+def encode_cursor(moment: datetime, row_id: str, ordering: str) -> str:
+    """Opaque cursor pointing just after (moment, row_id) in a list ordered by `ordering`."""
+    raw = json.dumps([moment.isoformat(), row_id, ordering]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[datetime, str]:
+def _decode(cursor: str, ordering: str) -> tuple[datetime, str]:
+    """The position a cursor points after; it must come from a list ordered by `ordering`."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        moment, row_id, issued_for = json.loads(base64.urlsafe_b64decode(padded))
         position = datetime.fromisoformat(moment)
         if position.tzinfo is None:
             raise ValueError("cursor time without a time zone")
-        return position, str(row_id)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("The cursor is not one this service handed out.") from exc
+    if issued_for != ordering:
+        raise CursorOfOtherOrder(
+            f"The cursor comes from a list in another order; this one is ordered by {ordering}. "
+            "Start again without a cursor.")
+    return position, str(row_id)
 
 
 async def fetch_page(session: AsyncSession, stmt: Select, moment_col, id_col, *,
@@ -63,7 +77,7 @@ def keyset(stmt: Select, moment_col, id_col, *, cursor: str | None, limit: int,
     """Order `stmt` by (moment, id), start after the cursor and fetch one extra row."""
     if cursor:
         after = tuple_(moment_col, id_col)
-        position = _decode(cursor)
+        position = _decode(cursor, moment_col.key)
         stmt = stmt.where(after < position if descending else after > position)
     if descending:
         return stmt.order_by(moment_col.desc(), id_col.desc()).limit(limit + 1)
@@ -76,4 +90,4 @@ def next_cursor(rows: list, limit: int, moment_attr: str, id_attr: str = "id") -
         return None
     del rows[limit:]
     last = rows[-1]
-    return encode_cursor(getattr(last, moment_attr), getattr(last, id_attr))
+    return encode_cursor(getattr(last, moment_attr), getattr(last, id_attr), moment_attr)

@@ -21,7 +21,7 @@ from app.complaints.models import Complaint
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.outbox.models import OutboxMessage
-from app.requests.models import PrivacyRequest, RequestState
+from app.requests.models import PrivacyRequest, is_open
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("privacy_api_requests", "HTTP requests answered.",
@@ -40,8 +40,6 @@ RIGHTS_REQUESTS = Gauge("privacy_api_rights_requests",
 COMPLAINTS = Gauge("privacy_api_complaints",
                    "Complaints and inquiries not answered (open) and past their due time "
                    "(overdue).", ["state"], registry=REGISTRY)
-
-OPEN_REQUEST_STATES = (RequestState.AWAITING_VERIFICATION, RequestState.VERIFIED)
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +64,7 @@ async def _count_backlog(sessions) -> None:
     now = utcnow()
     count = select(func.count())
     pending = OutboxMessage.sent_at.is_(None) & OutboxMessage.failed_at.is_(None)
-    open_request = PrivacyRequest.state.in_([str(s) for s in OPEN_REQUEST_STATES])
+    open_request = is_open()  # counted from the partial index of the open requests
     open_complaint = Complaint.answered_at.is_(None)
     queries = {
         UNSEALED: count.select_from(AuditEntry).where(AuditEntry.seq.is_(None)),

@@ -3,7 +3,17 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, id_column, utcnow
@@ -59,10 +69,23 @@ class PrivacyRequest(Base):
 
     __table_args__ = (
         Index("ix_privacy_request_customer_type_state", "customer_id", "type", "state"),
-        Index("ix_privacy_request_state_due", "state", "due_at"),
         Index("uq_privacy_request_open_customer_type", "customer_id", "type", unique=True,
               postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
+        # the officer's lists: equality columns first, then the list's order (see listed())
+        Index("ix_privacy_request_received", "received_at", "id"),
+        Index("ix_privacy_request_state_received", "state", "received_at", "id"),
+        Index("ix_privacy_request_type_received", "type", "received_at", "id"),
+        Index("ix_privacy_request_state_type_received", "state", "type", "received_at", "id"),
+        Index("ix_privacy_request_open_due", "due_at", "id",
+              postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)),
     )
+
+
+def is_open() -> ColumnElement[bool]:
+    """Still open, with the states written out as in the partial indexes' predicate: a planner
+    proves a query may use such an index only from literal values, never from parameters."""
+    return PrivacyRequest.state.in_(bindparam(
+        "open_states", [str(s) for s in OPEN_STATES], expanding=True, literal_execute=True))
 
 
 class GuardScope(StrEnum):

@@ -5,10 +5,11 @@ from datetime import datetime
 from sqlalchemy import Select, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.security import Actor
 from app.policy.roles import PARTNER_ROLES, Role
-from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState
+from app.requests.models import OPEN_STATES, PrivacyRequest, RequestState, is_open
 
 
 def readable(actor: Actor) -> Select[PrivacyRequest]:
@@ -54,16 +55,30 @@ async def open_request(session: AsyncSession, customer_id: str, type_: str
 
 def listed(actor: Actor, *, state: RequestState | None, type_: str | None,
            overdue_at: datetime | None) -> Select[PrivacyRequest]:
-    """Requests by state and type; `overdue_at` keeps open ones due before that time."""
+    """Requests by state and type; `overdue_at` keeps open ones due before that time.
+
+    Each filter has an index leading with it (state, type, both; the overdue ones: the open
+    requests' due dates) and going on in the list's order (`order_of`), so a page is a range
+    of that index starting at the cursor. State and type together need their own: read from
+    the state's range and filtered by type, a rare or empty combination reads the whole range
+    (50,000 rows, 157 ms at a million requests)."""
     stmt = readable(actor)
     if state is not None:
         stmt = stmt.where(PrivacyRequest.state == state)
     if type_ is not None:
         stmt = stmt.where(PrivacyRequest.type == type_)
     if overdue_at is not None:
-        stmt = stmt.where(PrivacyRequest.state.in_(OPEN_STATES),
-                          PrivacyRequest.due_at < overdue_at)
+        if state is not None and state not in OPEN_STATES:
+            return stmt.where(false())  # a closed request is never overdue
+        stmt = stmt.where(is_open(), PrivacyRequest.due_at < overdue_at)
     return stmt
+
+
+def order_of(*, overdue: bool) -> tuple[InstrumentedAttribute[datetime | None],
+                                        InstrumentedAttribute[str]]:
+    """A list's order: the overdue ones most overdue first, the others oldest first."""
+    return ((PrivacyRequest.due_at if overdue else PrivacyRequest.received_at),
+            PrivacyRequest.id)
 
 
 async def save(session: AsyncSession, request: PrivacyRequest) -> PrivacyRequest:

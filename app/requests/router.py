@@ -84,11 +84,13 @@ async def verify_request(request_id: RequestId, payload: VerificationCode, calle
             dependencies=[allow(Role.PRIVACY_OFFICER, Role.SUPPORT_AGENT)])
 async def list_requests(caller: ReaderDep, state: RequestState | None = None,
                         type: RequestType | None = None,
-                        overdue: Annotated[QueryFlag,
-                                           Query(description="Open and past due.")] = False,
+                        overdue: Annotated[QueryFlag, Query(
+                            description="Open and past due, most overdue first.")] = False,
                         cursor: Cursor = None, limit: Limit = 50) -> Any:
-    """Requests by state and type, oldest first; `overdue=true` lists the late ones
-    (`X-Purpose: oversight`)."""
+    """Requests by state and type, oldest first (by `received_at`, then `id`); `overdue=true`
+    lists the open ones past their due date, most overdue first (by `due_at`, then `id`)
+    (`X-Purpose: oversight`). A cursor continues only the list in the order it came from; one
+    from a list in the other order is refused with 400 `cursor_order_mismatch`."""
     return await service.list_requests(caller, state=state, type_=type, overdue=overdue,
                                        cursor=cursor, limit=limit)
 

@@ -307,11 +307,11 @@ async def read(caller: Reader, request_id: str) -> Projection:
 
 async def list_requests(caller: Reader, *, state: RequestState | None, type_: str | None,
                         overdue: bool, cursor: str | None, limit: int) -> dict[str, Any]:
-    """Requests by state; `overdue` keeps open ones past their due date."""
+    """Requests by state and type, oldest first; `overdue` keeps open ones past their due date,
+    most overdue first."""
     stmt = repository.listed(caller.actor, state=state, type_=type_,
                              overdue_at=utcnow() if overdue else None)
-    return await gate.read_page(caller, REQUESTS, stmt,
-                                order=(PrivacyRequest.received_at, PrivacyRequest.id),
+    return await gate.read_page(caller, REQUESTS, stmt, order=repository.order_of(overdue=overdue),
                                 cursor=cursor, limit=limit)
 
 
