@@ -35,9 +35,9 @@ def render(mail: OutgoingMail, *, mail_from: str, date: str) -> bytes:
     return head.encode() + b"\n\n" + body
 
 
-def needs_smtputf8(*addresses: str) -> bool:
-    """Whether an address itself is not ASCII: then the mail goes out with SMTPUTF8."""
-    return not all(parseaddr(address)[1].isascii() for address in addresses)
+def needs_smtputf8(envelope_from: str, to: str) -> bool:
+    """Whether an envelope address is not ASCII: then the mail goes out with SMTPUTF8."""
+    return not (envelope_from.isascii() and to.isascii())
 
 
 def _text(name: str, value: str) -> str:
