@@ -124,37 +124,6 @@ async def mark_attempts_failed(session: AsyncSession, model: type[Job],
     return recorded
 
 
-async def mark_attempt_failed(session: AsyncSession, model: type[Job], job_id: str, *,
-                              at: datetime, error: str, max_attempts: int,
-                              backoff: Callable[[int], timedelta],
-                              forget_on_give_up: Mapping[str, Any] | None = None
-                              ) -> Job | None:
-    """Count a failed attempt: retry after `backoff(attempts)`, or give up at `max_attempts`
-    (then set `forget_on_give_up`, e.g. erase what the job carried).
-
-    Returns the updated row, or None if it was meanwhile sent or given up elsewhere.
-    """
-    job: Any = model
-    stmt = select(model).where(job.id == job_id, job.sent_at.is_(None), job.failed_at.is_(None))
-    if _is_postgres(session):
-        stmt = stmt.with_for_update()
-    row: Any = await session.scalar(stmt)
-    if row is None:
-        return None
-    row.attempts += 1
-    row.last_error = error[:ERROR_LENGTH]
-    row.claimed_until = None
-    if row.attempts >= max_attempts:
-        row.failed_at = at
-        for column, value in (forget_on_give_up or {}).items():
-            setattr(row, column, value)
-    else:
-        row.next_attempt_at = at + backoff(row.attempts)
-    await session.flush()
-    found: Job = row
-    return found
-
-
 async def release(session: AsyncSession, model: type[Job], job_ids: Sequence[str]) -> None:
     """Give back leases of jobs that were claimed but not tried."""
     job: Any = model
