@@ -294,7 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", help="outgoing email tools")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
     outbox_run = outbox_commands.add_parser("run", help="deliver all pending messages once")
-    outbox_run.add_argument("--batch", type=int, default=50, help="messages claimed at a time")
+    outbox_run.add_argument("--batch", type=int, default=500, help="messages claimed at a time")
     outbox_run.set_defaults(run=_outbox_run, **defaults)
 
     mail = commands.add_parser("mail", help="the development mail folder")

@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_connections: int = Field(
+        4, ge=1, le=64, description="SMTP connections the outbox sends a batch over at once."
+    )
     mail_dir: Path | None = Field(
         None, description="Folder for mail when no SMTP server is set; default <data_dir>/mail."
     )

@@ -1,17 +1,16 @@
 """Outbox queries: claim due messages under a lease, then record how sending went."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import leases
 from app.outbox.models import OutboxMessage
 
 FORGOTTEN = {"recipient_enc": None, "subject_enc": None, "body_enc": None}
-"""What a message given up forgets: it keeps its delivery record, not the recipient or text."""
+"""What a message sent or given up forgets: it keeps its delivery record, not recipient or text."""
 
 
 async def add(session: AsyncSession, message: OutboxMessage) -> OutboxMessage:
@@ -34,27 +33,23 @@ async def claim_due(session: AsyncSession, *, due_by: datetime, now: datetime,
                                   limit=limit)
 
 
-async def mark_sent(session: AsyncSession, message_id: str, *, at: datetime) -> bool:
-    """Record a delivery and forget the recipient and text; False if already recorded as sent."""
-    # DML gives a CursorResult; AsyncSession.execute is typed as any Result
-    result = cast(CursorResult[Any], await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-        .values(sent_at=at, claimed_until=None, last_error=None, recipient_enc=None,
-                subject_enc=None, body_enc=None)))
-    return result.rowcount == 1
+async def mark_sent(session: AsyncSession, message_ids: Sequence[str], *, at: datetime) -> int:
+    """Record deliveries and forget recipients and texts, in one statement; returns how many
+    were not recorded as sent before."""
+    return await leases.mark_sent(session, OutboxMessage, message_ids, at=at, forget=FORGOTTEN)
 
 
-async def mark_attempt_failed(session: AsyncSession, message_id: str, *, at: datetime,
-                              error: str, max_attempts: int,
-                              backoff: Callable[[int], timedelta]) -> OutboxMessage | None:
-    """Count a failed attempt; a message given up keeps its record but forgets recipient and
-    text. None if it was meanwhile sent or given up elsewhere."""
-    return await leases.mark_attempt_failed(
-        session, OutboxMessage, message_id, at=at, error=error, max_attempts=max_attempts,
-        backoff=backoff, forget_on_give_up=FORGOTTEN)
+async def mark_attempts_failed(session: AsyncSession, failed: Mapping[str, tuple[int, str]], *,
+                               at: datetime, max_attempts: int,
+                               backoff: Callable[[int], timedelta]) -> list[leases.Failure]:
+    """Count a failed attempt at each message (id -> attempts when claimed, error); one given
+    up keeps its record but forgets recipient and text. Messages meanwhile sent, given up or
+    tried elsewhere are left out."""
+    return await leases.mark_attempts_failed(
+        session, OutboxMessage, failed, at=at, max_attempts=max_attempts, backoff=backoff,
+        forget_on_give_up=FORGOTTEN)
 
 
-async def release(session: AsyncSession, message_ids: list[str]) -> None:
+async def release(session: AsyncSession, message_ids: Sequence[str]) -> None:
     """Give back leases of messages that were claimed but not tried."""
     await leases.release(session, OutboxMessage, message_ids)

@@ -5,20 +5,14 @@ the outbox message id (so it can drop a repeat after an at-least-once retry) and
 is configured, `Authorization: Bearer <token>`. Any 2xx is accepted; anything else raises.
 """
 
-from __future__ import annotations
-
-import asyncio
-import os
-import secrets
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from app.core.config import Settings
-
-if TYPE_CHECKING:
-    from app.outbox.mailer import OutgoingMail, Sender
+from app.outbox.folder import write_batch
+from app.outbox.outgoing import BatchSender, Outcomes, OutgoingMail, Sender
 
 
 class SmsRejected(Exception):
@@ -44,28 +38,18 @@ class SmsGatewaySender:
             raise SmsRejected(f"gateway answered {response.status_code}")
 
 
-class SmsFolderSender:
+class SmsFolderSender(BatchSender):
     """Writes each SMS to `<folder>/<id>.txt` (a `To:` line, a blank line, the text)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
-    async def send(self, mail: OutgoingMail) -> None:
-        """Write the SMS atomically; writing the same id again replaces the file."""
-        data = f"To: {mail.to}\n\n{mail.body}\n".encode()
-        await asyncio.to_thread(self._write, f"{mail.id}.txt", data)
-
-    def _write(self, name: str, data: bytes) -> None:
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = self.folder / f".{name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, self.folder / name)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+    async def send_many(self, mails: Sequence[OutgoingMail], outcomes: Outcomes, *,
+                        may_start: Callable[[], bool]) -> None:
+        """Write the batch as the mail folder does; the same id again replaces the file."""
+        if mails and may_start():
+            await write_batch(self.folder, mails, outcomes, suffix=".txt",
+                              content=lambda mail: f"To: {mail.to}\n\n{mail.body}\n".encode())
 
 
 def sms_sender_from_settings(settings: Settings, *, http: httpx.AsyncClient | None) -> Sender:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.crypto import Keys
 from app.core.db import utcnow
 from app.partners import webhook_repository as webhooks
-from app.partners.models import Partner, PartnerWebhook
+from app.partners.models import Partner
 from app.partners.service import signing_secrets
 from app.partners.signing import HEADER, sign
 
@@ -46,6 +46,7 @@ def backoff(attempts: int) -> timedelta:
 @dataclass(frozen=True)
 class _Outgoing:
     id: str
+    attempts: int
     event: str
     url: str
     secrets: list[str]
@@ -60,7 +61,7 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], keys: Keys, *, due_
         ids = {r.partner_id for r in rows}
         partners = {p.id: p for p in (await session.scalars(
             select(Partner).where(Partner.id.in_(ids)))).all()} if ids else {}
-    return [_Outgoing(r.id, r.event, partners[r.partner_id].webhook_url,
+    return [_Outgoing(r.id, r.attempts, r.event, partners[r.partner_id].webhook_url,
                       signing_secrets(partners[r.partner_id], keys, now), r.body.encode())
             for r in rows]
 
@@ -77,17 +78,18 @@ async def _record_failure(sessions: async_sessionmaker[AsyncSession], notice: _O
                           error: str, at: datetime, max_attempts: int,
                           report: WebhookReport) -> None:
     async with sessions() as session, session.begin():
-        row: PartnerWebhook | None = await webhooks.mark_attempt_failed(
-            session, notice.id, at=at, error=error, max_attempts=max_attempts, backoff=backoff)
-    if row is None:
+        failure = await webhooks.mark_attempt_failed(
+            session, notice.id, attempts=notice.attempts, at=at, error=error,
+            max_attempts=max_attempts, backoff=backoff)
+    if failure is None:
         return
-    if row.failed_at is not None:
+    if failure.next_attempt_at is None:
         report.failed += 1
         logger.error("partner webhook %s given up after %d attempts: %s",
-                     notice.id, row.attempts, error)
+                     notice.id, failure.attempts, error)
     else:
         report.retried += 1
-        logger.warning("partner webhook %s attempt %d failed: %s", notice.id, row.attempts,
+        logger.warning("partner webhook %s attempt %d failed: %s", notice.id, failure.attempts,
                        error)
 
 

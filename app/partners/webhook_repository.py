@@ -24,13 +24,16 @@ async def mark_sent(session: AsyncSession, webhook_id: str, *, at: datetime) -> 
         .values(sent_at=at, claimed_until=None, last_error=None))
 
 
-async def mark_attempt_failed(session: AsyncSession, webhook_id: str, *, at: datetime,
-                              error: str, max_attempts: int,
-                              backoff: Callable[[int], timedelta]) -> PartnerWebhook | None:
-    """Count a failed attempt: retry after `backoff(attempts)`, or give up at `max_attempts`."""
-    return await leases.mark_attempt_failed(session, PartnerWebhook, webhook_id, at=at,
-                                            error=error, max_attempts=max_attempts,
-                                            backoff=backoff)
+async def mark_attempt_failed(session: AsyncSession, webhook_id: str, *, attempts: int,
+                              at: datetime, error: str, max_attempts: int,
+                              backoff: Callable[[int], timedelta]) -> leases.Failure | None:
+    """Count a failed attempt (the notice had `attempts` when claimed): retry after
+    `backoff(attempts)`, or give up at `max_attempts`. None if it was meanwhile sent, given up
+    or tried elsewhere."""
+    failures = await leases.mark_attempts_failed(
+        session, PartnerWebhook, {webhook_id: (attempts, error)}, at=at,
+        max_attempts=max_attempts, backoff=backoff)
+    return failures[0] if failures else None
 
 
 async def release(session: AsyncSession, webhook_ids: list[str]) -> None:
