@@ -1,6 +1,7 @@
-"""Benchmark of the audit trail on PostgreSQL: sealing throughput with two concurrent
-sealers (two processes, as two replicas), the unsealed backlog under a sustained write load,
-and full / incremental verify time and peak memory at a given number of entries.
+"""Benchmark of the audit trail on PostgreSQL: sealing throughput of one sealer process and of
+two racing ones (as two replicas without the election), the unsealed backlog under a
+sustained write load, and full / incremental verify time and peak memory at a given number of
+entries.
 
     .venv/bin/python bench/audit.py --entries 10000000 --seal-entries 200000
 
@@ -149,11 +150,11 @@ def _cli(database: str, *args: str) -> tuple[float, int]:
     return seconds, peak // 1024
 
 
-def _seal_with_two(database: str, count: int) -> float:
-    """Two sealer processes race over `count` unsealed entries; return entries per second
-    from the first one's start to the last one's end (process start-up excluded)."""
+def _seal_with(database: str, count: int, processes: int) -> float:
+    """`processes` sealer processes (replicas) race over `count` unsealed entries; return
+    entries per second from the first one's start to the last one's end (start-up excluded)."""
     sealers = [subprocess.Popen([sys.executable, "-c", SEALER], cwd=ROOT, env=_env(database),
-                                stdout=subprocess.PIPE) for _ in range(2)]
+                                stdout=subprocess.PIPE) for _ in range(processes)]
     reports = [[float(x) for x in p.communicate()[0].split()] for p in sealers]
     totals = [int(r[2]) for r in reports]
     assert sum(totals) == count, totals
@@ -210,7 +211,7 @@ def main() -> int:
     parser.add_argument("--database-name", default=DATABASE,
                         help="PostgreSQL database (dropped and recreated)")
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
-                        help="seal: rate of two sealers; backlog: under a write load; "
+                        help="seal: rate of one and of two sealers; backlog: under a write load; "
                         "verify: full and incremental verify")
     args = parser.parse_args()
     database = args.database_name
@@ -223,11 +224,12 @@ def main() -> int:
                "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg())}
 
     if "seal" in args.steps:
-        _fresh(database)
-        asyncio.run(_seed(database, key, args.seal_entries, sealed=False))
         results["seal_entries"] = args.seal_entries
-        results["seal_entries_per_second_two_sealers"] = round(
-            _seal_with_two(database, args.seal_entries))
+        for processes, name in ((1, "one_sealer"), (2, "two_sealers")):
+            _fresh(database)
+            asyncio.run(_seed(database, key, args.seal_entries, sealed=False))
+            results[f"seal_entries_per_second_{name}"] = round(
+                _seal_with(database, args.seal_entries, processes))
     if "backlog" in args.steps:
         _fresh(database)
         results["max_backlog_at_load"] = asyncio.run(
