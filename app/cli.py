@@ -1,12 +1,15 @@
-"""The `privacy-api` command: serve, migrate, mint dev tokens, audit trail tools (verify,
-checkpoint, archive), database grants, deliver the outbox, send policy change notices, run
-retention."""
+"""The `privacy-api` command: serve, run the background work, migrate, mint dev tokens, audit
+trail tools (verify, checkpoint, archive), database grants, deliver the outbox, send policy
+change notices, run retention."""
 
 import argparse
 import asyncio
 import json
+import logging
 import re
+import signal
 import sys
+from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 
 import httpx
@@ -19,6 +22,7 @@ from app.observability.logs import configure_logging, logging_config
 from app.policy.roles import Role
 
 VERIFICATION_CODE = re.compile(r"request is (\d{6})\b")
+logger = logging.getLogger("app.worker")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -34,6 +38,40 @@ def _serve(args: argparse.Namespace) -> int:
                 server_header=False,
                 log_config=logging_config(level=settings.log_level,
                                           style=settings.log_format))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from app import background
+    from app.audit.anchoring import anchor_from_settings
+    from app.core.crypto import keys_from_settings
+    from app.core.db import create_engine, session_factory
+
+    settings = resolved_settings()
+
+    async def run() -> None:
+        stopped = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stopped.set)
+        engine = create_engine(settings)
+        try:
+            async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+                work = asyncio.create_task(background.run(
+                    settings, engine=engine, sessions=session_factory(engine),
+                    keys=keys_from_settings(settings), http=http,
+                    anchor=anchor_from_settings(settings)))
+                stop = asyncio.create_task(stopped.wait())
+                await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (work, stop):
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
+        finally:
+            await engine.dispose()
+
+    logger.info("worker started: background work only, no HTTP (SIGTERM or Ctrl-C stops it)")
+    asyncio.run(run())
+    logger.info("worker stopped")
     return 0
 
 
@@ -274,6 +312,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true",
                        help="serve without migrating (when `migrate` runs once beforehand)")
     serve.set_defaults(run=_serve, **defaults)
+
+    worker = commands.add_parser(
+        "worker", help="run the background work (audit sealing, outbox, webhooks, retention, "
+        "notices) without serving HTTP; pairs with PRIVACY_BACKGROUND_TASKS=off on the servers")
+    worker.set_defaults(run=_worker, **defaults)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema")
     migrate.add_argument("--revision", default="head", help="migration to upgrade to")

@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app import background
 from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
 from app.analytics.router import router as analytics_router
 from app.audit.anchoring import anchor_from_settings
 from app.audit.router import router as audit_router
 from app.audit.router import trail_router
-from app.audit.sealer import seal_forever
 from app.complaints.router import router as complaints_router
 from app.consents.router import router as consents_router
 from app.core.business_days import calendar_from_settings
@@ -33,17 +33,12 @@ from app.core.migrations import head_revision
 from app.core.ratelimit import RateLimitMiddleware
 from app.core.security import TokenVerifier
 from app.disclosures.router import router as disclosures_router
-from app.disclosures.service import notify_due_forever
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.observability.metrics import router as metrics_router
 from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
 from app.orders.router import router as orders_router
-from app.outbox.dispatcher import deliver_forever
-from app.outbox.mailer import sender_from_settings
-from app.partners.dispatcher import deliver_webhooks_forever
 from app.partners.router import router as partners_router
-from app.policies.notices import notify_forever
 from app.policies.router import acceptances_router as policy_acceptances_router
 from app.policies.router import public_router as public_policies_router
 from app.policies.router import router as policies_router
@@ -51,7 +46,6 @@ from app.policy.purposes import Purpose
 from app.requests.guard import limits_from_settings
 from app.requests.router import router as requests_router
 from app.requests.service import Rules
-from app.retention.job import run_forever as retain_forever
 from app.retention.router import router as holds_router
 from app.retention.schedule import periods
 
@@ -116,7 +110,11 @@ def operation_id(route: APIRoute) -> str:
 
 
 def create_app(settings: Settings | None = None, *, background_tasks: bool = True) -> FastAPI:
-    """Build the app; secrets are resolved and connections opened at startup, not import."""
+    """Build the app; secrets are resolved and connections opened at startup, not import.
+
+    The background work runs inside the server when `PRIVACY_BACKGROUND_TASKS=inline` (and
+    `background_tasks`, which tests turn off); with `off` a `privacy-api worker` runs it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -137,31 +135,10 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
             retention=periods(resolved),
             limits=limits_from_settings(resolved))
         app.state.audit_anchor = anchor_from_settings(resolved)
-        tasks = [asyncio.create_task(seal_forever(
-                     app.state.sessions, engine=engine, anchor=app.state.audit_anchor, http=http,
-                     interval=resolved.audit_seal_interval_seconds,
-                     checkpoint_interval=resolved.audit_checkpoint_interval_seconds)),
-                 asyncio.create_task(deliver_forever(
-                     app.state.sessions, app.state.keys,
-                     sender_from_settings(resolved, http=http),
-                     interval=resolved.outbox_interval_seconds,
-                     max_attempts=resolved.outbox_max_attempts)),
-                 asyncio.create_task(retain_forever(
-                     app.state.sessions, app.state.request_rules.retention, keys=app.state.keys,
-                     interval=resolved.retention_interval_seconds,
-                     batch=resolved.retention_batch_size)),
-                 asyncio.create_task(deliver_webhooks_forever(
-                     app.state.sessions, app.state.keys, http,
-                     interval=resolved.webhook_interval_seconds,
-                     max_attempts=resolved.webhook_max_attempts)),
-                 asyncio.create_task(notify_due_forever(
-                     app.state.sessions, app.state.keys,
-                     interval=resolved.disclosure_interval_seconds)),
-                 asyncio.create_task(notify_forever(
-                     app.state.sessions, app.state.keys,
-                     interval=resolved.notice_interval_seconds,
-                     rate_per_second=resolved.notice_rate_per_second)),
-                 ] if background_tasks else []
+        inline = background_tasks and resolved.background_tasks == "inline"
+        tasks = [asyncio.create_task(background.run(
+            resolved, engine=engine, sessions=app.state.sessions, keys=app.state.keys,
+            http=http, anchor=app.state.audit_anchor))] if inline else []
         # Objects built at startup live as long as the process: keep them out of every
         # collection, and collect the young generation less often (full collections were the
         # main source of p99 under load, see bench/README.md).

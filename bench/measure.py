@@ -99,6 +99,24 @@ def serving_replicas(target: str, ports: list[int], env: dict, log: Path, *, wor
                                            workers=workers)) for port in ports]
 
 
+@contextmanager
+def background_worker(env: dict, log: Path):
+    """Run `privacy-api worker` (the background work without HTTP) next to a server; stop it
+    on the way out."""
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT,
+                                   env=env, stdout=output, stderr=output)
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
 def psql(database: str, *commands: str, timeout: float = 600) -> str:
     """Run SQL commands with psql as `postgres` on the loopback server; return the output."""
     command = ["psql", "-h", HOST, "-U", "postgres", "-d", database, "-q", "-X", "-A"]

@@ -5,6 +5,8 @@ the customer's own access-log page. Apps: the service (port 8101), the bare Fast
 ORM read (`baseline_app.py`, 8102) and, on PostgreSQL, the raw asyncpg read (`raw_app.py`, 8103).
 Round after round each app is started alone, and every scenario gets a warm-up and a measured
 `wrk -t2 -c16 --latency` run against it; ratios are taken within a round, and their median counts.
+With `--service-background worker` the service only serves (`PRIVACY_BACKGROUND_TASKS=off`) and a
+`privacy-api worker` process runs its background work next to it, on the same cores.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from statistics import median
 
@@ -20,6 +23,7 @@ from measure import (
     HOST,
     POSTGRES_PORT,
     answers,
+    background_worker,
     busy_percent,
     checkpoint,
     load_average,
@@ -107,10 +111,14 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
         order = apps[number % len(apps):] + apps[:number % len(apps)]  # rotate who goes first
         for app in order:
             target, port = APPS[app]
+            port += args.port_offset
             ports = [port + 10 * replica for replica in range(args.replicas)]
             log = RESULTS / name / f"{app}.round{number}.log"
-            with serving_replicas(target, ports, server_env, log,
-                                  workers=args.workers) as processes:
+            separate = app == "service" and args.service_background == "worker"
+            env = {**server_env, "PRIVACY_BACKGROUND_TASKS": "off"} if separate else server_env
+            worker_log = RESULTS / name / f"worker.round{number}.log"
+            with (background_worker(server_env, worker_log) if separate else nullcontext(),
+                  serving_replicas(target, ports, env, log, workers=args.workers) as processes):
                 for scenario, run in prepared["runs"].items():
                     base = f"http://{HOST}:{port}"
                     for replica, process in zip(ports, processes, strict=True):
@@ -206,6 +214,12 @@ def main() -> int:
                         "wrk spreads its connections over them")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--apps", nargs="+", choices=tuple(APPS), default=list(APPS))
+    parser.add_argument("--port-offset", type=int, default=0,
+                        help="added to every app's port (8101-8103), so that two benchmarks "
+                        "can share a machine")
+    parser.add_argument("--service-background", choices=("inline", "worker"), default="inline",
+                        help="the service's background work (audit sealing, outbox, ...): in "
+                        "its server processes, or in a `privacy-api worker` process next to it")
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"),
                         default=["postgresql"])
     args = parser.parse_args()
@@ -230,7 +244,8 @@ def main() -> int:
         else:
             print(f"PostgreSQL skipped: nothing answers on {HOST}:{POSTGRES_PORT}")
     print(f"workers {args.workers}, replicas {args.replicas}, {args.rounds} rounds of "
-          f"{args.duration}s, scenarios {' '.join(args.scenarios)}", flush=True)
+          f"{args.duration}s, scenarios {' '.join(args.scenarios)}, service background work "
+          f"{args.service_background}", flush=True)
     measured = {name: bench_database(name, url, database, args)
                 for name, (url, database) in databases.items()}
     met = print_table(measured) if measured else False

@@ -34,6 +34,27 @@ def start_server(*args: str, env: dict[str, str], cwd: Path, port: int) -> subpr
         env={**ENV_WITHOUT_PRIVACY, **env}, stdout=log, stderr=subprocess.STDOUT)
 
 
+def start_worker(*, env: dict[str, str], cwd: Path, name: str = "worker") -> subprocess.Popen:
+    """Start `privacy-api worker` (not waiting for it); it logs to `cwd/<name>.log`."""
+    log = open(cwd / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=cwd,
+                            env={**ENV_WITHOUT_PRIVACY, **env}, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def wait_for_log(path: Path, text: str, process: subprocess.Popen, *,
+                 timeout: float = 60) -> None:
+    """Wait until `text` appears in the log at `path`; fail if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"exited with {process.returncode}: {path.read_text()}")
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not logged within {timeout} s: {path.read_text()}")
+
+
 def wait_ready(port: int, process: subprocess.Popen, *, timeout: float = 60) -> httpx.Response:
     """Poll /ready until it answers 200; fail if the server exits or never gets ready."""
     deadline = time.monotonic() + timeout

@@ -8,20 +8,29 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit.anchoring import Anchor, CheckpointRefused, write_checkpoint
-from app.audit.chain import seal
+from app.audit.chain import BATCH, newest_pending, seal
 
 logger = logging.getLogger(__name__)
 
 
-async def seal_pending(sessions: async_sessionmaker[AsyncSession], *, key: bytes) -> int:
-    """Seal everything pending, batch after batch; return how many entries were handled."""
+async def seal_pending(sessions: async_sessionmaker[AsyncSession], *, key: bytes,
+                       batch: int = BATCH) -> int:
+    """Seal the entries pending when the pass starts, one bounded batch per transaction,
+    letting other tasks run between batches; return how many entries were handled.
+
+    Entries written meanwhile wait for the next pass, so a pass ends even under load.
+    """
+    async with sessions() as session:
+        through = await newest_pending(session)
     total = 0
-    while True:
+    while through is not None:
         async with sessions() as session, session.begin():
-            sealed = await seal(session, key=key)
+            sealed = await seal(session, key=key, batch=batch, through=through)
         total += sealed
-        if not sealed:
+        if sealed < batch:  # all of the pass's entries are sealed, or another sealer has them
             return total
+        await asyncio.sleep(0)
+    return total
 
 
 async def seal_forever(sessions: async_sessionmaker[AsyncSession], *, engine: AsyncEngine,

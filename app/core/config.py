@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         None, description="ISO region for phone numbers given without +country code."
     )
     http_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of outbound HTTP.")
+    background_tasks: Literal["inline", "off"] = Field(
+        "inline", description="`inline`: the server also runs the background work (audit "
+        "sealing, outbox, webhooks, retention, notices; one process of a PostgreSQL deployment "
+        "at a time). `off`: it only serves requests, and `privacy-api worker` runs that work."
+    )
     audit_seal_interval_seconds: float = Field(
         1.0, gt=0, description="How often the server links new audit entries into the chain."
     )

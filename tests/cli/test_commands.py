@@ -1,22 +1,76 @@
-"""The `privacy-api` command as an operator runs it: version, help, token, migrate, verify."""
+"""The `privacy-api` command as an operator runs it: version, help, token, migrate, verify,
+the background worker."""
 
 import argparse
+import asyncio
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import time
 
 import httpx
 from jose import jwt
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.audit.models import AuditEntry
+from app.audit.repository import _entry
 from app.cli import _parser
-from tests.live import cli, free_port, start_server, stop, wait_ready
+from app.core.config import async_database_url
+from app.core.db import utcnow
+from app.core.security import Actor
+from app.policy.roles import Role
+from tests.live import (
+    cli,
+    free_port,
+    start_server,
+    start_worker,
+    stop,
+    wait_for_log,
+    wait_ready,
+)
 
 
 def run_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
     """Run `privacy-api ARGS` in a fresh process with only the given PRIVACY_* settings."""
     return cli(*args, env=env, cwd=cwd)
+
+
+def write_entry(database_url: str, audit_key: str) -> str:
+    """Append one unsealed audit entry, authenticated with `audit_key`; return its id."""
+    entry = _entry(Actor(sub="agent-1", role=Role.SUPPORT_AGENT), key=audit_key.encode(),
+                   action="read", purpose="service", subject_id="subject-1",
+                   resource="customer", resource_id=None, fields=("name",), now=utcnow())
+
+    async def write() -> None:
+        engine = create_async_engine(async_database_url(database_url))
+        async with engine.begin() as connection:
+            await connection.execute(insert(AuditEntry.__table__), [entry])
+        await engine.dispose()
+
+    asyncio.run(write())
+    return entry["id"]
+
+
+def wait_sealed(database_url: str, entry_id: str, *, timeout: float = 60) -> int:
+    """Wait until the entry is sealed; return its place in the chain."""
+
+    async def seq() -> int | None:
+        engine = create_async_engine(async_database_url(database_url))
+        async with engine.connect() as connection:
+            found = await connection.scalar(select(AuditEntry.seq)
+                                            .where(AuditEntry.id == entry_id))
+        await engine.dispose()
+        return found
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (found := asyncio.run(seq())) is not None:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"entry {entry_id} not sealed within {timeout} s")
 
 
 def _options(parser: argparse.ArgumentParser):
@@ -143,3 +197,23 @@ def test_token_with_rs256_points_at_the_identity_provider(tmp_path):
                      PRIVACY_JWT_ALGORITHM="RS256")
     assert result.returncode == 2
     assert "identity provider" in result.stderr and result.stdout == ""
+
+
+def test_worker_runs_the_background_work_until_stopped(tmp_path):
+    """`worker` serves no HTTP but seals the audit trail (here SQLite, alone), and stops
+    cleanly on SIGTERM."""
+    data_dir = tmp_path / "data"
+    env = {"PRIVACY_DATA_DIR": str(data_dir), "PRIVACY_AUDIT_SEAL_INTERVAL_SECONDS": "0.1",
+           "PRIVACY_BACKGROUND_TASKS": "off"}  # the servers' setting; the worker works anyway
+    assert run_cli("migrate", cwd=tmp_path, **env).returncode == 0
+    url = f"sqlite:///{data_dir / 'privacy.db'}"
+    audit_key = json.loads((data_dir / "secrets.json").read_text())["audit_key"]
+    worker = start_worker(env=env, cwd=tmp_path)
+    try:
+        wait_for_log(tmp_path / "worker.log", "background work running", worker)
+        assert wait_sealed(url, write_entry(url, audit_key)) == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert "worker stopped" in log and "Traceback" not in log

@@ -33,6 +33,8 @@ def _refused(result, *expected: str) -> list[str]:
     ({"PRIVACY_ENCRYPTION_KEYS": '{"k1": "***"}'}, "PRIVACY_ENCRYPTION_KEYS", "not base64"),
     ({"PRIVACY_DB_POOL_SIZE": "many"}, "PRIVACY_DB_POOL_SIZE", "integer"),
     ({"PRIVACY_LOG_LEVEL": "LOUD"}, "PRIVACY_LOG_LEVEL", "not a log level"),
+    ({"PRIVACY_BACKGROUND_TASKS": "sometimes"}, "PRIVACY_BACKGROUND_TASKS",
+     "Input should be 'inline' or 'off'"),
 ])
 def test_each_problem_is_one_line_naming_the_setting(tmp_path, env, setting, says):
     data_dir = tmp_path / "data"

@@ -9,7 +9,7 @@ APP = Path(app_package.__file__).parent
 DOMAINS = {"identity", "addresses", "orders", "messages", "consents", "complaints", "requests",
            "audit", "outbox"}
 PRIVATE = {"models", "repository", "readers", "schemas", "service", "router", "errors"}
-WIRING = {"main.py", "models.py", "cli.py"}  # assemble every domain by design
+WIRING = {"main.py", "models.py", "cli.py", "background.py"}  # assemble every domain
 OPERATIONS = {"observability"}  # counts rows of every domain for metrics; returns no records
 
 

@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+from pydantic import ValidationError
 
 from app.core.config import (
     DEV_SECRETS_FILE,
@@ -218,3 +219,18 @@ def test_settings_default_to_sqlite_in_the_data_dir(tmp_path):
     explicit = _settings(tmp_path, database_url="postgresql://u@db/privacy")
     assert explicit.database_url == "postgresql+asyncpg://u@db/privacy"
     assert not explicit.is_sqlite
+
+
+def test_background_work_runs_inline_unless_turned_off(tmp_path, monkeypatch):
+    """Inline by default (one process does everything); `off` is read from the environment."""
+    assert _settings(tmp_path).background_tasks == "inline"
+    monkeypatch.setenv("PRIVACY_BACKGROUND_TASKS", "off")
+    assert _settings(tmp_path).background_tasks == "off"
+
+
+def test_an_unknown_background_mode_is_refused_naming_the_choices(tmp_path):
+    with pytest.raises(ValidationError) as exc:
+        _settings(tmp_path, background_tasks="sometimes")
+    [error] = exc.value.errors()
+    assert error["loc"] == ("background_tasks",)
+    assert "'inline' or 'off'" in error["msg"]
