@@ -165,10 +165,16 @@ def _wrk(env: dict, seconds: int) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _parsed(out: str, err: str) -> dict:
+    report = parse(out)
+    if not report["rps"]:
+        raise RuntimeError(f"wrk got no answer:\n{out}\n{err}")
+    return report
+
+
 def _reads(env: dict, seconds: int) -> dict:
     done = _wrk(env, seconds)
-    out, _ = done.communicate(timeout=seconds + 60)
-    return parse(out)
+    return _parsed(*done.communicate(timeout=seconds + 60))
 
 
 def _erasure_done(reply: httpx.Response) -> bool:
@@ -195,8 +201,7 @@ def deletion(http: httpx.Client, secrets: Settings, customer: str, env: dict, qu
         time.sleep(0.1)
     finished = time.perf_counter() - started
     load.send_signal(signal.SIGINT)
-    out, _ = load.communicate(timeout=60)
-    during = parse(out)
+    during = _parsed(*load.communicate(timeout=60))
     after = _reads(env, quiet)
     quiet_rps = mean((before["rps"], after["rps"]))
     return {"answered_s": answered, "finished_s": finished,

@@ -6,7 +6,8 @@ written section by section: each section's records are read in keyset pages of `
 page read, projected and audited through the gate in its own short transaction, committed
 before its bytes are sent. So memory stays flat however long the customer's history is, and
 whatever was sent was audited, even if the client goes away midway. The identity is read in the
-request's own transaction, before the first byte, so refusals are ordinary problem responses.
+request's own transaction, before the first byte, so refusals are ordinary problem responses;
+every page checks again that the customer may be read, so a deletion meanwhile stops the export.
 
 If reading fails midway, the failure is logged (the request ids, the section, how many records
 went out and the error's type, never a value) and the stream stops without its end: the client
@@ -85,11 +86,13 @@ def retention(periods: retention_schedule.Periods) -> list[dict[str, str]]:
 async def _pages(caller: Reader, source: Source, records: Records | gate.Fetch,
                  customer_id: str, sessions: async_sessionmaker[AsyncSession]
                  ) -> AsyncIterator[list[Projection]]:
-    """The section's records, one gate read (and its audit) per committed transaction."""
+    """The section's records, one gate read (and its audit) per committed transaction; a
+    customer deleted meanwhile stops the export (`CustomerNotFound`)."""
     cursor: str | None = None
     while True:
         async with sessions() as session, session.begin():
             reader = replace(caller, session=session)
+            await identity.ensure_visible(reader, customer_id)
             if isinstance(records, Records):
                 page = await gate.read_page(reader, source, records.statement,
                                             order=records.order, cursor=cursor, limit=CHUNK,

@@ -16,8 +16,10 @@ from app.access import gate
 from app.access.callers import Reader
 from app.access.sources import Records
 from app.audit.models import AuditEntry
+from app.core.db import utcnow
 from app.core.security import Actor
 from app.identity import public as identity
+from app.identity.models import Customer
 from app.policy.purposes import Purpose
 from app.policy.roles import Role
 from app.requests import export
@@ -243,6 +245,31 @@ async def test_a_database_failure_midway_ends_the_stream_without_its_end_and_log
     assert "section orders" in stopped[0].getMessage()
     for value in (NAME, EMAIL, STREET, customer_id):
         assert value not in caplog.text
+
+
+async def test_a_customer_deleted_during_the_export_stops_it(client, auth, token, app, session,
+                                                            monkeypatch, caplog):
+    shop = await _history(client, auth)
+    customer_id = shop["customer_id"]
+    request_id = await _access_request(client, token, customer_id)
+    read_page = gate.read_page
+
+    async def deleted_after_the_addresses(reader, source, *args, **kwargs):
+        if source.resource == "address" and kwargs["cursor"]:  # the last page of addresses
+            await reader.session.execute(Customer.__table__.update().where(
+                Customer.id == customer_id).values(erased_at=utcnow()))
+        return await read_page(reader, source, *args, **kwargs)
+
+    monkeypatch.setattr(export.gate, "read_page", deleted_after_the_addresses)
+    caplog.set_level(logging.WARNING)
+
+    sent = await _call(app, f"/v1/requests/{request_id}/export",
+                       auth(Role.CUSTOMER, sub=customer_id, purpose="self"))
+
+    assert sent[0]["status"] == 200 and not _completed(sent)
+    assert b'"orders":[' in _body(sent) and b"order_number" not in _body(sent)
+    (stopped,) = [r.getMessage() for r in caplog.records if r.name == "app.requests.export"]
+    assert "section orders" in stopped and "CustomerNotFound" in stopped
 
 
 async def test_refusals_come_before_the_first_byte_as_problems(client, auth, token):
