@@ -73,13 +73,15 @@ def uvicorn_command(target: str, port: int, *, workers: int = 1) -> list[str]:
 
 
 @contextmanager
-def serving(target: str, port: int, env: dict, log: Path, *, workers: int = 1):
-    """Run uvicorn for `target` on the loopback port; stop it on the way out."""
+def serving(target: str, port: int, env: dict, log: Path, *, workers: int = 1,
+            cwd: Path = ROOT):
+    """Run uvicorn for `target` on the loopback port, importing the app from `cwd` (another
+    tree's code, e.g. an export of an earlier commit); stop it on the way out."""
     if answers(port):
         raise RuntimeError(f"port {port} is already in use; stop whatever listens there")
     command = uvicorn_command(target, port, workers=workers)
     with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
         try:
             yield process
         finally:

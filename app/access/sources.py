@@ -2,9 +2,10 @@
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.access.projection import FieldReader
 from app.core.errors import AppError
@@ -32,3 +33,11 @@ class Source:
     arrived: Callable[[Any], bool] | None = None
     unarrived: ColumnElement[bool] | None = None
     audit_each_row: bool = True
+
+
+class Records(NamedTuple):
+    """A customer's records of one resource, and the (moment, id) columns that list them
+    oldest first, so they can be read page by page."""
+
+    statement: Select[Any]
+    order: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]

@@ -1,8 +1,11 @@
 """What other domains may use of the address book: its records, a ship-to copy, erasure."""
 
-from sqlalchemy import Select, delete, select
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.sources import Records
 from app.addresses import repository
 from app.addresses.errors import AddressNotFound
 from app.addresses.models import ShippingAddress
@@ -14,10 +17,10 @@ from app.core.security import Actor
 __all__ = ["AddressView", "ADDRESSES", "erase", "plain_address", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[ShippingAddress]:
+def records_of(customer_id: str) -> Records:
     """The customer's addresses, oldest first (the caller was scoped before)."""
-    return (select(ShippingAddress).where(ShippingAddress.customer_id == customer_id)
-            .order_by(ShippingAddress.created_at, ShippingAddress.id))
+    return Records(select(ShippingAddress).where(ShippingAddress.customer_id == customer_id),
+                   (ShippingAddress.created_at, ShippingAddress.id))
 
 
 async def plain_address(session: AsyncSession, keys: Keys, actor: Actor, *, customer_id: str,
@@ -32,7 +35,10 @@ async def plain_address(session: AsyncSession, keys: Keys, actor: Actor, *, cust
     return values | {"country": address.country, "state": address.state, "city": address.city}
 
 
-async def erase(session: AsyncSession, customer_id: str) -> None:
-    """Remove the customer's address book."""
-    await session.execute(delete(ShippingAddress).where(
-        ShippingAddress.customer_id == customer_id))
+async def erase(session: AsyncSession, customer_id: str, *, limit: int) -> int:
+    """Remove up to `limit` addresses of the customer's book; return how many went."""
+    chosen = select(ShippingAddress.id).where(
+        ShippingAddress.customer_id == customer_id).limit(limit)
+    done = await session.execute(delete(ShippingAddress).where(ShippingAddress.id.in_(chosen))
+                                 .execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], done).rowcount

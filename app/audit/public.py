@@ -1,16 +1,18 @@
 """What other domains may use of the audit trail: recording, and a subject's entries."""
 
-from sqlalchemy import Select
-
+from app.access.sources import Records
 from app.audit.models import AuditEntry
 from app.audit.readers import ACCESS_LOG
 from app.audit.repository import about, fetch_one_recorded, record
 from app.audit.schemas import AccessLogEntry
+from app.core.db import utcnow
 
 __all__ = ["ACCESS_LOG", "AccessLogEntry", "AuditEntry", "fetch_one_recorded", "record",
            "records_of"]
 
 
-def records_of(customer_id: str) -> Select[AuditEntry]:
-    """Every entry about a customer, oldest first: who read or changed what, and why."""
-    return about(customer_id).order_by(AuditEntry.occurred_at, AuditEntry.id)
+def records_of(customer_id: str) -> Records:
+    """Every entry about a customer recorded until now, oldest first: who read or changed
+    what, and why (the entries of a read that pages through them come after them)."""
+    return Records(about(customer_id).where(AuditEntry.occurred_at < utcnow()),
+                   (AuditEntry.occurred_at, AuditEntry.id))

@@ -1,8 +1,11 @@
 """What other domains may use of complaints: the records, and erasure."""
 
-from sqlalchemy import Select, delete, select
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.sources import Records
 from app.complaints.models import Complaint
 from app.complaints.readers import COMPLAINTS
 from app.complaints.schemas import ComplaintView
@@ -10,12 +13,15 @@ from app.complaints.schemas import ComplaintView
 __all__ = ["ComplaintView", "COMPLAINTS", "erase", "records_of"]
 
 
-def records_of(customer_id: str) -> Select[Complaint]:
+def records_of(customer_id: str) -> Records:
     """The customer's complaints, oldest first (the caller was scoped before)."""
-    return (select(Complaint).where(Complaint.customer_id == customer_id)
-            .order_by(Complaint.received_at, Complaint.id))
+    return Records(select(Complaint).where(Complaint.customer_id == customer_id),
+                   (Complaint.received_at, Complaint.id))
 
 
-async def erase(session: AsyncSession, customer_id: str) -> None:
-    """Remove the customer's complaints."""
-    await session.execute(delete(Complaint).where(Complaint.customer_id == customer_id))
+async def erase(session: AsyncSession, customer_id: str, *, limit: int) -> int:
+    """Remove up to `limit` of the customer's complaints; return how many went."""
+    chosen = select(Complaint.id).where(Complaint.customer_id == customer_id).limit(limit)
+    done = await session.execute(delete(Complaint).where(Complaint.id.in_(chosen))
+                                 .execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], done).rowcount

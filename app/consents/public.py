@@ -1,8 +1,9 @@
 """What other domains may use of consents: who withdrew, standings, withdrawal, erasure."""
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consents import repository
@@ -36,6 +37,9 @@ async def withdraw(session: AsyncSession, customer_id: str, purposes: Iterable[s
                                                    granted=False, changed_by_role=by_role))
 
 
-async def erase(session: AsyncSession, customer_id: str) -> None:
-    """Remove the customer's consent history."""
-    await session.execute(delete(ConsentEvent).where(ConsentEvent.customer_id == customer_id))
+async def erase(session: AsyncSession, customer_id: str, *, limit: int) -> int:
+    """Remove up to `limit` events of the customer's consent history; return how many went."""
+    chosen = select(ConsentEvent.id).where(ConsentEvent.customer_id == customer_id).limit(limit)
+    done = await session.execute(delete(ConsentEvent).where(ConsentEvent.id.in_(chosen))
+                                 .execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], done).rowcount

@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.access.deps import ReaderDep, allow
 from app.core.errors import PROBLEM_RESPONSES, AppError, problem_doc, problem_response
@@ -10,7 +11,7 @@ from app.core.fields import QueryFlag
 from app.core.pagination import Cursor, Limit, Page
 from app.identity.public import CustomerUpdate
 from app.policy.roles import Role
-from app.requests import lockouts, service
+from app.requests import erasure, lockouts, service
 from app.requests.models import RequestState, RequestType
 from app.requests.schemas import (
     AccessExport,
@@ -36,6 +37,15 @@ def _rules(request: Request) -> service.Rules:
 RulesDep = Annotated[service.Rules, Depends(_rules)]
 
 
+def _erase_later(request: Request, tasks: BackgroundTasks) -> service.EraseLater:
+    sessions = request.app.state.sessions
+    return lambda request_id: tasks.add_task(erasure.finish, sessions, request_id)
+
+
+EraseLaterDep = Annotated[service.EraseLater, Depends(_erase_later)]
+"""The rest of a deletion is erased in batches after the response (`erasure.finish`)."""
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestView,
              response_model_exclude_unset=True,
              summary="File a request (access, correction, deletion, consent withdrawal)",
@@ -46,7 +56,7 @@ RulesDep = Annotated[service.Rules, Depends(_rules)]
                                          "(`verification_code_recently_sent`)",
                                          retry_after=True)})
 async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDep,
-                       response: Response) -> Any:
+                       response: Response, erase_later: EraseLaterDep) -> Any:
     """A one-time code goes to the contact on file (see the mail folder in development); a
     storefront token naming the signed-in customer files it already verified. Consent
     withdrawal takes effect at once. A retry, or any second request of the same type while
@@ -55,7 +65,7 @@ async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDe
     `verification_code_recently_sent`), none while the customer or caller is locked out
     (429 `verification_locked`). The request's
     state is personal data: name the purpose (`self`, `service` or `oversight`)."""
-    view, created = await service.file(caller, payload, rules)
+    view, created = await service.file(caller, payload, rules, erase_later=erase_later)
     if not created:
         response.status_code = status.HTTP_200_OK
     return view
@@ -67,12 +77,13 @@ async def file_request(payload: RequestCreate, caller: ReaderDep, rules: RulesDe
              responses={409: problem_doc("The request awaits no code (`request_not_open`)"),
                         429: problem_doc(LOCKED, retry_after=True)})
 async def verify_request(request_id: RequestId, payload: VerificationCode, caller: ReaderDep,
-                         rules: RulesDep) -> Any:
+                         rules: RulesDep, erase_later: EraseLaterDep) -> Any:
     """A right code verifies the request, starts its clock and carries it out; five wrong
     codes or an expired one reject it (file it again). Wrong codes count per customer and
     per caller across all requests: too many lock code checks and code mails for a time that
     doubles with each lockout (429 `verification_locked` with `Retry-After`)."""
-    outcome = await service.verify(caller, request_id, payload.code, rules)
+    outcome = await service.verify(caller, request_id, payload.code, rules,
+                                   erase_later=erase_later)
     if isinstance(outcome, AppError):
         return problem_response(status=outcome.status, code=outcome.code, title=outcome.title,
                                 detail=outcome.detail, headers=outcome.headers)
@@ -115,11 +126,16 @@ async def read_request(request_id: RequestId, caller: ReaderDep) -> Any:
 
 @router.get("/{request_id}/export", response_model=AccessExport,
             response_model_exclude_unset=True, summary="The access export")
-async def read_export(request_id: RequestId, reader: ReaderDep, rules: RulesDep) -> Any:
+async def read_export(request_id: RequestId, reader: ReaderDep, rules: RulesDep,
+                      request: Request) -> Any:
     """Identity, addresses, orders, messages, complaints, consents, access log and what is
     retained why, as the `X-Purpose` allows: `self` gives everything; a staff purpose leaves
-    out the sections it does not cover (the access log)."""
-    return await service.export_for(reader, request_id, rules)
+    out the sections it does not cover (the access log). The document is streamed as it is
+    read, however long the history; should the server fail midway, the connection closes
+    before the document ends (it is then not valid JSON): ask again."""
+    chunks = await service.export_for(reader, request_id, rules,
+                                      sessions=request.app.state.sessions)
+    return StreamingResponse(chunks, media_type="application/json")
 
 
 @router.post("/{request_id}/correction", response_model=RequestView,

@@ -2,9 +2,12 @@
 
 import json
 import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import gate
 from app.access.callers import Reader, Writer
@@ -35,6 +38,9 @@ from app.retention.public import Periods
 S, T = RequestState, RequestType
 DUE_IN_BUSINESS_DAYS = {T.ACCESS: 2, T.CORRECTION: 2, T.DELETION: 7, T.CONSENT_WITHDRAWAL: 0}
 CHANGES = "privacy_request.changes"
+
+EraseLater = Callable[[str], None]
+"""Schedules the rest of a deletion (`erasure.finish` of a request id) after the response."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ async def _notify(caller: Writer, customer_id: str, *, kind: str, subject: str, 
                             resource_id=customer_id, fields=["email"])
 
 
-async def file(caller: Reader, payload: RequestCreate, rules: Rules) -> tuple[Projection, bool]:
+async def file(caller: Reader, payload: RequestCreate, rules: Rules, *,
+               erase_later: EraseLater) -> tuple[Projection, bool]:
     """File a request; an open one of the same type is answered instead (created=False).
 
     The customer's row is locked first, so parallel filings queue; the partial unique index
@@ -107,10 +114,10 @@ async def file(caller: Reader, payload: RequestCreate, rules: Rules) -> tuple[Pr
                             resource_id=request.id, fields=[])
     if payload.type is T.CONSENT_WITHDRAWAL:
         _mark_verified(request, "not_required", now, rules)
-        await _carry_out(caller, request, rules)
+        await _carry_out(caller, request, rules, erase_later)
     elif not mails_code:
         _mark_verified(request, "storefront_session", now, rules)
-        await _carry_out(caller, request, rules)
+        await _carry_out(caller, request, rules, erase_later)
     else:
         await _send_code(caller, request, rules)
     return await _view(caller, request.id), True
@@ -159,8 +166,8 @@ async def _writable(caller: Writer, request_id: str) -> PrivacyRequest:
     return request
 
 
-async def verify(caller: Reader, request_id: str, code: str, rules: Rules
-                 ) -> Projection | VerificationFailed | VerificationLocked:
+async def verify(caller: Reader, request_id: str, code: str, rules: Rules, *,
+                 erase_later: EraseLater) -> Projection | VerificationFailed | VerificationLocked:
     """Check a one-time code; a failure is returned (not raised) so the attempt is kept.
 
     The customer and request rows are locked while the code is checked, so parallel guesses
@@ -191,7 +198,7 @@ async def verify(caller: Reader, request_id: str, code: str, rules: Rules
                                       code="verification_exhausted")
         return VerificationFailed(f"Wrong code; {left} attempts left.")
     _mark_verified(request, "code", now, rules)
-    await _carry_out(caller, request, rules)
+    await _carry_out(caller, request, rules, erase_later)
     return await _view(caller, request.id)
 
 
@@ -200,7 +207,8 @@ def _reject(request: PrivacyRequest, reason: str | None, now: datetime) -> None:
     request.code_hash = request.changes_enc = None
 
 
-async def _carry_out(caller: Writer, request: PrivacyRequest, rules: Rules) -> None:
+async def _carry_out(caller: Writer, request: PrivacyRequest, rules: Rules,
+                     erase_later: EraseLater) -> None:
     kind = T(request.type)
     if kind is T.ACCESS:
         await _complete(caller, request, {"export": f"/v1/requests/{request.id}/export"})
@@ -218,10 +226,13 @@ async def _carry_out(caller: Writer, request: PrivacyRequest, rules: Rules) -> N
                                     resource_id=f"consent:{purpose}", fields=["consent"])
         await _complete(caller, request, {"withdrawn": purposes})
     elif kind is T.DELETION:
-        await _delete(caller, request, rules)
+        await _delete(caller, request, rules, erase_later)
 
 
-async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules) -> None:
+async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules,
+                  erase_later: EraseLater) -> None:
+    """Answer the deletion and erase the identity now; the rest is erased after the
+    response, in batches (`erasure.finish`)."""
     email, _ = await identity.contact_of(caller.session, caller.keys, request.customer_id)
     request.state, request.completed_at = S.COMPLETED, utcnow()
     await repository.save(caller.session, request)
@@ -242,6 +253,7 @@ async def _delete(caller: Writer, request: PrivacyRequest, rules: Rules) -> None
                   body="As you asked, we deleted your personal information. Order records "
                        "the law requires us to keep are kept without your name, contact "
                        "details or street, and are deleted when that period ends.")
+    erase_later(request.id)
 
 
 async def _correct(caller: Writer, request: PrivacyRequest, changes: dict[str, Any]) -> None:
@@ -315,8 +327,10 @@ async def list_requests(caller: Reader, *, state: RequestState | None, type_: st
                                 cursor=cursor, limit=limit)
 
 
-async def export_for(caller: Reader, request_id: str, rules: Rules) -> dict[str, Any]:
-    """The export of a completed access request, read now through the gate."""
+async def export_for(caller: Reader, request_id: str, rules: Rules, *,
+                     sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[bytes]:
+    """The export of a completed access request, read now through the gate and streamed:
+    refusals are raised here, before the first byte."""
     gate.fields_for(caller, REQUESTS)
     request = await repository.get_readable(caller.session, caller.actor, request_id)
     if request is None:
@@ -324,4 +338,5 @@ async def export_for(caller: Reader, request_id: str, rules: Rules) -> dict[str,
     if request.type != T.ACCESS or request.state != S.COMPLETED:
         raise RequestNotOpen("Only a completed access request has an export.")
     await identity.ensure_visible(caller, request.customer_id)
-    return await export.build(caller, request.customer_id, periods=rules.retention)
+    return await export.stream(caller, request.customer_id, sessions=sessions,
+                               periods=rules.retention, request_id=request_id)

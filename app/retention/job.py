@@ -25,6 +25,7 @@ from app.core.crypto import Keys
 from app.core.db import new_id, utcnow
 from app.core.security import Actor
 from app.policy.roles import Role
+from app.requests import public as requests
 from app.retention.rules import Expired, expired
 from app.retention.schedule import SCHEDULE, Category, EndAction, Periods, RetentionRule
 
@@ -145,10 +146,22 @@ async def run(sessions: async_sessionmaker[AsyncSession], periods: Periods, *, k
     return report
 
 
+async def _finish_erasures(sessions: async_sessionmaker[AsyncSession]) -> None:
+    try:
+        finished = await requests.finish_erasures(sessions)
+    except Exception as exc:  # keep running after a transient database error
+        logger.warning("finishing interrupted erasures failed: %s", type(exc).__name__)
+        return
+    if finished:
+        logger.info("finished %d interrupted erasures", finished)
+
+
 async def run_forever(sessions: async_sessionmaker[AsyncSession], periods: Periods, *,
                       keys: Keys, interval: float, batch: int) -> None:
-    """Run the job every `interval` seconds until cancelled."""
+    """Finish interrupted erasures (at start-up, then every `interval` seconds) and run the
+    job every `interval` seconds, until cancelled."""
     while True:
+        await _finish_erasures(sessions)
         await asyncio.sleep(interval)
         try:
             report = await run(sessions, periods, keys=keys, batch=batch)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.consents.models import ConsentEvent
+from app.orders.models import Order
 from app.outbox.models import OutboxMessage
 from app.policy.roles import Role
 from app.requests.models import PrivacyRequest
@@ -237,3 +238,71 @@ async def test_parallel_withdrawals_of_a_policy_version_have_one_winner(client, 
     withdrawn = await session.scalar(select(PolicyVersion.withdrawn_at).where(
         PolicyVersion.version == version))
     assert withdrawn.isoformat().replace("+00:00", "Z")[:19] == winner["withdrawn_at"][:19]
+
+
+async def test_parallel_codes_of_a_deletion_larger_than_a_batch_erase_it_once(
+        client, auth, session, app, monkeypatch):
+    from app.requests import erasure
+
+    monkeypatch.setattr(erasure, "BATCH", 2)
+    monkeypatch.setattr(erasure, "PACE", 0.0)
+    customer_id, customer, request_id, code = await _filed(client, auth, session, app,
+                                                           "deletion")
+    storefront = auth(Role.STOREFRONT)
+    address_id = await create_address(client, headers=storefront, customer_id=customer_id)
+    for _ in range(5):
+        number = await create_order(client, headers=storefront, customer_id=customer_id,
+                                    address_id=address_id)
+        await client.post(f"/v1/orders/{number}/fulfilment", json={"status": "cancelled"},
+                          headers=storefront)
+    responses = await _fire(lambda: client.post(f"/v1/requests/{request_id}/verify",
+                                                json={"code": code}, headers=customer))
+    assert _statuses(responses) == {200: 1, 409: N - 1}
+    assert all("completed" in r.json()["detail"] for r in responses if r.status_code == 409)
+    assert await _mails(session, customer_id, "request_outcome") == 1
+    assert await _count(session, AuditEntry, AuditEntry.action == "erase",
+                        AuditEntry.subject_id == customer_id) == 1
+    stored = await session.get(PrivacyRequest, request_id)
+    assert stored.outcome["erasure"]["state"] == "finished"
+    assert stored.outcome["erasure"]["rows"] == 5 + 1  # five orders, one address
+
+
+async def test_parallel_finishers_of_an_interrupted_erasure_count_every_row_once(
+        client, auth, token, session, app, monkeypatch):
+    from app.orders import public as orders
+    from app.requests import erasure
+
+    monkeypatch.setattr(erasure, "BATCH", 2)
+    monkeypatch.setattr(erasure, "PACE", 0.0)
+    storefront = auth(Role.STOREFRONT)
+    customer_id = await create_customer(client, headers=storefront)
+    address_id = await create_address(client, headers=storefront, customer_id=customer_id)
+    for _ in range(9):
+        number = await create_order(client, headers=storefront, customer_id=customer_id,
+                                    address_id=address_id)
+        await client.post(f"/v1/orders/{number}/fulfilment", json={"status": "cancelled"},
+                          headers=storefront)
+    pseudonymize = orders.pseudonymize
+
+    async def interrupted(*args, **kwargs):
+        monkeypatch.setattr(orders, "pseudonymize", pseudonymize)
+        raise ConnectionResetError("database gone")
+
+    monkeypatch.setattr(orders, "pseudonymize", interrupted)
+    signed_in = {"Authorization": "Bearer " + token(
+        Role.STOREFRONT, "storefront-1", signed_in_customer=customer_id), "X-Purpose": "service"}
+    filed = await client.post("/v1/requests", json={"customer_id": customer_id,
+                                                    "type": "deletion"}, headers=signed_in)
+    request_id = filed.json()["id"]
+    assert (await session.get(PrivacyRequest, request_id)).outcome["erasure"]["rows"] == 0
+
+    finished = await asyncio.gather(*(erasure.finish(app.state.sessions, request_id)
+                                      for _ in range(N)))
+
+    assert any(finished)
+    session.expire_all()
+    stored = await session.get(PrivacyRequest, request_id)
+    assert stored.outcome["erasure"]["state"] == "finished"
+    assert stored.outcome["erasure"]["rows"] == 9 + 1
+    assert await _count(session, Order, Order.customer_id == customer_id,
+                        Order.pseudonymized_at.is_(None)) == 0
