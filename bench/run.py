@@ -26,6 +26,7 @@ from measure import (
     background_worker,
     busy_percent,
     checkpoint,
+    cpu_seconds,
     load_average,
     serving,
     wait_until_serving,
@@ -116,20 +117,27 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
             separate = app == "service" and args.service_background == "worker"
             env = {**server_env, "PRIVACY_BACKGROUND_TASKS": "off"} if separate else server_env
             worker_log = RESULTS / name / f"worker.round{number}.log"
-            with (background_worker(server_env, worker_log) if separate else nullcontext(),
-                  serving(target, port, env, log, workers=args.workers) as process):
+            with (background_worker(server_env, worker_log) if separate else nullcontext()
+                  as worker, serving(target, port, env, log, workers=args.workers) as process):
                 for scenario, run in prepared["runs"].items():
                     base = f"http://{HOST}:{port}"
                     wait_until_serving(base + run["probe"], run["headers"], process, 60)
                     wrk(base, args.warmup, run["env"])
                     checkpoint(url, database)
+                    used = [cpu_seconds(p.pid) if p else 0.0 for p in (process, worker)]
                     report = wrk(base, args.duration, run["env"])
+                    for key, p, before in zip(("server", "worker"), (process, worker), used,
+                                              strict=True):
+                        report[f"{key}_cpu_ms"] = (1000 * (cpu_seconds(p.pid) - before)
+                                                   / max(report["requests"], 1) if p else 0.0)
                     (RESULTS / name / f"{scenario}.{app}.round{number}.wrk.txt").write_text(
                         report["text"])
                     rounds[scenario][app].append(report)
         for scenario in args.scenarios:
             figures = ", ".join(f"{app} {rounds[scenario][app][-1]['rps']:7.1f} req/s "
-                                f"p99 {rounds[scenario][app][-1]['p99_ms']:6.1f} ms"
+                                f"p99 {rounds[scenario][app][-1]['p99_ms']:6.1f} ms "
+                                f"CPU {rounds[scenario][app][-1]['server_cpu_ms']:.2f}"
+                                f"+{rounds[scenario][app][-1]['worker_cpu_ms']:.2f} ms/req"
                                 for app in apps)
             print(f"[{name}] round {number} {scenario:<10} {figures}", flush=True)
     print(f"[{name}] after the run: load average {load_average()}", flush=True)
@@ -142,6 +150,8 @@ def summarize(per_app: dict[str, list[dict]]) -> dict:
     for app, measured in per_app.items():
         summary[app] = {"rps": median(r["rps"] for r in measured),
                         "p99_ms": median(r["p99_ms"] for r in measured),
+                        "server_cpu_ms": median(r["server_cpu_ms"] for r in measured),
+                        "worker_cpu_ms": median(r["worker_cpu_ms"] for r in measured),
                         "non_2xx": sum(r["non_2xx"] for r in measured),
                         "socket_errors": "; ".join(r["socket_errors"] for r in measured
                                                    if r["socket_errors"])}
@@ -156,7 +166,8 @@ def summarize(per_app: dict[str, list[dict]]) -> dict:
 def print_table(measured: dict[str, dict[str, dict]]) -> bool:
     """Every app's figures and the service's ratios; return whether every target is met."""
     met = True
-    print(f"\n{'database':<11}{'scenario':<11}{'app':<9}{'req/s':>9}{'p99 ms':>9}  errors")
+    print(f"\n{'database':<11}{'scenario':<11}{'app':<9}{'req/s':>9}{'p99 ms':>9}"
+          f"{'CPU ms/req':>12}{'worker':>8}  errors   (CPU: server processes, worker process)")
     for database, scenarios in measured.items():
         for scenario, summary in scenarios.items():
             for app in ("bare", "raw", "service"):
@@ -166,7 +177,7 @@ def print_table(measured: dict[str, dict[str, dict]]) -> bool:
                 errors = f"non-2xx {r['non_2xx']}" if r["non_2xx"] else ""
                 errors += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
                 print(f"{database:<11}{scenario:<11}{app:<9}{r['rps']:>9.1f}{r['p99_ms']:>9.1f}"
-                      f"  {errors}")
+                      f"{r['server_cpu_ms']:>12.2f}{r['worker_cpu_ms']:>8.2f}  {errors}")
     print("\nratios of the service to each anchor (median of the rounds' ratios; "
           "target in brackets)")
     print(f"{'database':<11}{'scenario':<11}{'rps/bare':>18}{'rps/raw':>18}{'p99/bare':>18}"
