@@ -49,6 +49,28 @@ def busy_percent(seconds: float = 1.0) -> float | None:
     return 100.0 * (1 - (idle1 - idle0) / max(total1 - total0, 1))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and all its descendants (e.g. a
+    uvicorn supervisor and its workers); 0 where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        used[process] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {pid}, True
+    while grew:
+        children = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(used.get(process, 0.0) for process in tree)
+
+
 def wait_until_serving(url: str, headers: dict, process: subprocess.Popen, seconds: float) -> None:
     """Poll one read until it answers 200; fail on an error answer or a dead server."""
     deadline = time.monotonic() + seconds
@@ -143,6 +165,7 @@ def parse(report: str) -> dict:
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", report)
     socket_errors = re.search(r"Socket errors:\s+(.+)", report)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", report)[1]),
+            "requests": int(re.search(r"(\d+) requests in", report)[1]),
             "p50_ms": latency("50"), "p99_ms": latency("99"),
             "non_2xx": int(non_2xx[1]) if non_2xx else 0,
             "socket_errors": socket_errors[1].strip() if socket_errors else ""}

@@ -26,6 +26,7 @@ from measure import (
     background_worker,
     busy_percent,
     checkpoint,
+    cpu_seconds,
     load_average,
     serving_replicas,
     wait_until_serving,
@@ -94,6 +95,12 @@ def prepare(name: str, url: str, database: str, args: argparse.Namespace) -> dic
     return {"data_dir": data_dir, "runs": runs}
 
 
+def cpu_used(servers: list, worker) -> tuple[float, float]:
+    """CPU seconds used so far by the servers (replicas and their workers) and the worker."""
+    return (sum(cpu_seconds(server.pid) for server in servers),
+            cpu_seconds(worker.pid) if worker else 0.0)
+
+
 def bench_database(name: str, url: str, database: str, args: argparse.Namespace) -> dict:
     """Seed, then measure every app on every scenario, round after round."""
     (RESULTS / name).mkdir(parents=True, exist_ok=True)
@@ -117,8 +124,9 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
             separate = app == "service" and args.service_background == "worker"
             env = {**server_env, "PRIVACY_BACKGROUND_TASKS": "off"} if separate else server_env
             worker_log = RESULTS / name / f"worker.round{number}.log"
-            with (background_worker(server_env, worker_log) if separate else nullcontext(),
-                  serving_replicas(target, ports, env, log, workers=args.workers) as processes):
+            with (background_worker(server_env, worker_log) if separate else nullcontext()
+                  as worker, serving_replicas(target, ports, env, log,
+                                              workers=args.workers) as processes):
                 for scenario, run in prepared["runs"].items():
                     base = f"http://{HOST}:{port}"
                     for replica, process in zip(ports, processes, strict=True):
@@ -126,13 +134,19 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
                                            run["headers"], process, 60)
                     wrk(base, args.warmup, run["env"], ports=ports)
                     checkpoint(url, database)
+                    before = cpu_used(processes, worker)
                     report = wrk(base, args.duration, run["env"], ports=ports)
+                    after = cpu_used(processes, worker)
+                    for key, start, end in zip(("server", "worker"), before, after, strict=True):
+                        report[f"{key}_cpu_ms"] = 1000 * (end - start) / max(report["requests"], 1)
                     (RESULTS / name / f"{scenario}.{app}.round{number}.wrk.txt").write_text(
                         report["text"])
                     rounds[scenario][app].append(report)
         for scenario in args.scenarios:
             figures = ", ".join(f"{app} {rounds[scenario][app][-1]['rps']:7.1f} req/s "
-                                f"p99 {rounds[scenario][app][-1]['p99_ms']:6.1f} ms"
+                                f"p99 {rounds[scenario][app][-1]['p99_ms']:6.1f} ms "
+                                f"CPU {rounds[scenario][app][-1]['server_cpu_ms']:.2f}"
+                                f"+{rounds[scenario][app][-1]['worker_cpu_ms']:.2f} ms/req"
                                 for app in apps)
             print(f"[{name}] round {number} {scenario:<10} {figures}", flush=True)
     print(f"[{name}] after the run: load average {load_average()}", flush=True)
@@ -145,6 +159,8 @@ def summarize(per_app: dict[str, list[dict]]) -> dict:
     for app, measured in per_app.items():
         summary[app] = {"rps": median(r["rps"] for r in measured),
                         "p99_ms": median(r["p99_ms"] for r in measured),
+                        "server_cpu_ms": median(r["server_cpu_ms"] for r in measured),
+                        "worker_cpu_ms": median(r["worker_cpu_ms"] for r in measured),
                         "non_2xx": sum(r["non_2xx"] for r in measured),
                         "socket_errors": "; ".join(r["socket_errors"] for r in measured
                                                    if r["socket_errors"])}
@@ -159,7 +175,8 @@ def summarize(per_app: dict[str, list[dict]]) -> dict:
 def print_table(measured: dict[str, dict[str, dict]]) -> bool:
     """Every app's figures and the service's ratios; return whether every target is met."""
     met = True
-    print(f"\n{'database':<11}{'scenario':<11}{'app':<9}{'req/s':>9}{'p99 ms':>9}  errors")
+    print(f"\n{'database':<11}{'scenario':<11}{'app':<9}{'req/s':>9}{'p99 ms':>9}"
+          f"{'CPU ms/req':>12}{'worker':>8}  errors   (CPU: server processes, worker process)")
     for database, scenarios in measured.items():
         for scenario, summary in scenarios.items():
             for app in ("bare", "raw", "service"):
@@ -169,7 +186,7 @@ def print_table(measured: dict[str, dict[str, dict]]) -> bool:
                 errors = f"non-2xx {r['non_2xx']}" if r["non_2xx"] else ""
                 errors += f" socket: {r['socket_errors']}" if r["socket_errors"] else ""
                 print(f"{database:<11}{scenario:<11}{app:<9}{r['rps']:>9.1f}{r['p99_ms']:>9.1f}"
-                      f"  {errors}")
+                      f"{r['server_cpu_ms']:>12.2f}{r['worker_cpu_ms']:>8.2f}  {errors}")
     print("\nratios of the service to each anchor (median of the rounds' ratios; "
           "target in brackets)")
     print(f"{'database':<11}{'scenario':<11}{'rps/bare':>18}{'rps/raw':>18}{'p99/bare':>18}"
