@@ -37,8 +37,9 @@ from app.policy.roles import Role
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 DATA = BENCH / ".data"
-APPS = {"bare": ("baseline_app:app", 8102), "raw": ("raw_app:app", 8103),
-        "service": ("app.main:app", 8101)}
+APPS = {"bare": ("baseline_app:app", 1), "raw": ("raw_app:app", 2),
+        "service": ("app.main:app", 0)}
+"""Each app's target and its port's offset from `--port` (default 8101)."""
 SCENARIOS = ("customer", "order", "access_log")
 ACCESS_LOG_CUSTOMERS = 5000  # one token each; below the service's verified-token cache
 TARGETS = {"bare": 1.0, "raw": 0.5}
@@ -106,7 +107,8 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
     for number in range(1, args.rounds + 1):
         order = apps[number % len(apps):] + apps[:number % len(apps)]  # rotate who goes first
         for app in order:
-            target, port = APPS[app]
+            target, offset = APPS[app]
+            port = args.port + offset
             log = RESULTS / name / f"{app}.round{number}.log"
             with serving(target, port, server_env, log, workers=args.workers) as process:
                 for scenario, run in prepared["runs"].items():
@@ -197,6 +199,8 @@ def main() -> int:
                         help="alternating rounds; the median of the rounds' ratios counts")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of every app")
+    parser.add_argument("--port", type=int, default=8101,
+                        help="the service's port; bare and raw listen on the next two")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--apps", nargs="+", choices=tuple(APPS), default=list(APPS))
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"),
