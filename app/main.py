@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 
 from app.access.deps import PURPOSE_HEADER
 from app.addresses.router import router as addresses_router
@@ -27,17 +28,15 @@ from app.core.db import create_engine, session_factory
 from app.core.docs import install_docs
 from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
-from app.core.limits import RequestLimitsMiddleware
-from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
-from app.core.ratelimit import RateLimitMiddleware
+from app.core.pipeline import RequestPipeline
 from app.core.security import TokenVerifier
 from app.disclosures.router import router as disclosures_router
 from app.disclosures.service import notify_due_forever
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.observability.metrics import router as metrics_router
-from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
+from app.observability.telemetry import ObservedVerifier
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
@@ -65,6 +64,11 @@ machine `code`.
 
 GC_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default is 700)."""
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's own OpenTelemetry hooks stay off: `app.observability` logs and measures every
+request without personal data, while FastAPI's would record exception messages, and asking
+OpenTelemetry's providers on every request costs time."""
 
 PURPOSE_SCHEMA = {"type": "string", "enum": [p.value for p in Purpose], "title": "Purpose",
                   "description": "Why personal data is read (the purpose table decides the "
@@ -181,13 +185,10 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     openapi_url = "/openapi.json" if configured.serves_docs else None
     app = PrivacyApp(title="Privacy API", version="1.0.0", description=DESCRIPTION,
                      lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
-                     generate_unique_id_function=operation_id)
+                     generate_unique_id_function=operation_id, telemetry=NO_FASTAPI_TELEMETRY)
     if openapi_url:
         install_docs(app)
-    app.add_middleware(RateLimitMiddleware, settings=configured)
-    app.add_middleware(RequestLimitsMiddleware, settings=configured)
-    app.add_middleware(TelemetryMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestPipeline, settings=configured)
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,

@@ -1,16 +1,15 @@
 """What each request did, seen from outside the routes: the access log line and metrics.
 
-The middleware learns the caller's role from the token verifier (wrapped by `observed`) and the
-problem `code` of an error response, and records the route template, status and duration.
+The request pipeline (`app.core.pipeline`) learns the caller's role from the token verifier
+(wrapped by `ObservedVerifier`) and the problem `code` of an error response, and records the
+route template, status and duration here.
 """
 
 import json
 import logging
-import time
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
-from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.observability.metrics import record_request
 
 access_logger = logging.getLogger("app.access")
@@ -49,7 +48,8 @@ def _route_template(scope) -> str:
     return getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
-def _problem_code(body: bytes) -> str | None:
+def problem_code(body: bytes) -> str | None:
+    """The `code` of a problem-details body, if it has one."""
     try:
         code = json.loads(body).get("code")
     except (ValueError, AttributeError):
@@ -57,43 +57,23 @@ def _problem_code(body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-class TelemetryMiddleware:
-    """Logs one access line per request and feeds the request metrics."""
+def observe() -> tuple[RequestFacts, Token]:
+    """Start gathering the current request's facts (`ObservedVerifier` adds the role)."""
+    facts = RequestFacts()
+    return facts, _facts.set(facts)
 
-    def __init__(self, app) -> None:
-        self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        facts = RequestFacts()
-        token = _facts.set(facts)
-        status = 500
-        problem = False
-        started = time.perf_counter()
-
-        async def watching_send(message) -> None:
-            nonlocal status, problem
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = dict(message.get("headers", []))
-                problem = headers.get(b"content-type", b"").decode() == PROBLEM_MEDIA_TYPE
-            elif message["type"] == "http.response.body" and problem and not facts.problem_code:
-                facts.problem_code = _problem_code(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watching_send)
-        finally:
-            _facts.reset(token)
-            seconds = time.perf_counter() - started
-            route = _route_template(scope)
-            record_request(method=scope["method"], route=route, status=status,
-                           seconds=seconds, problem_code=facts.problem_code)
-            fields = {"method": scope["method"], "route": route, "status": status,
-                      "duration_ms": round(seconds * 1000, 2), "role": facts.role,
-                      "code": facts.problem_code}
-            access_logger.info("%s %s %s %.1fms role=%s code=%s", scope["method"], route,
-                               status, seconds * 1000, facts.role, facts.problem_code or "-",
-                               extra={"fields": fields})
+def record(scope, token: Token, facts: RequestFacts, *, status: int, seconds: float) -> None:
+    """Stop gathering facts; log the access line and feed the request metrics."""
+    _facts.reset(token)
+    route = _route_template(scope)
+    method = scope["method"]
+    record_request(method=method, route=route, status=status, seconds=seconds,
+                   problem_code=facts.problem_code)
+    if access_logger.isEnabledFor(logging.INFO):
+        fields = {"method": method, "route": route, "status": status,
+                  "duration_ms": round(seconds * 1000, 2), "role": facts.role,
+                  "code": facts.problem_code}
+        access_logger.info("%s %s %s %.1fms role=%s code=%s", method, route, status,
+                           seconds * 1000, facts.role, facts.problem_code or "-",
+                           extra={"fields": fields})
