@@ -36,7 +36,7 @@ from app.disclosures.service import notify_due_forever
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.observability.metrics import router as metrics_router
-from app.observability.telemetry import ObservedVerifier
+from app.observability.telemetry import ObservedVerifier, RequestTelemetry
 from app.orders.router import router as orders_router
 from app.outbox.dispatcher import deliver_forever
 from app.outbox.mailer import sender_from_settings
@@ -188,7 +188,7 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
                      generate_unique_id_function=operation_id, telemetry=NO_FASTAPI_TELEMETRY)
     if openapi_url:
         install_docs(app)
-    app.add_middleware(RequestPipeline, settings=configured)
+    app.add_middleware(RequestPipeline, settings=configured, telemetry=RequestTelemetry())
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,

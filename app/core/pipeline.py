@@ -1,14 +1,16 @@
 """The request pipeline: what every request goes through before and after its route, as one
 plain ASGI middleware that reads the request's headers once.
 
-In order: the request id (`app.core.middleware`); the access log line and metrics
-(`app.observability.telemetry`); the size limits (`app.core.limits`); the rate limits
+In order: the request id (`app.core.middleware`); the access log line and metrics (handed to
+`app.observability.telemetry`); the size limits (`app.core.limits`); the rate limits
 (`app.core.ratelimit`, after verifying the bearer token once for the whole request). A refusal
 is answered with its problem details and still gets the request id, the safety headers, a log
 line and metrics; a crash becomes a 500 problem and is logged without its message.
 """
 
+import json
 import time
+from typing import Any, Protocol
 
 from app.core.config import Settings
 from app.core.errors import PROBLEM_MEDIA_TYPE
@@ -16,16 +18,25 @@ from app.core.limits import BodyTooLarge, RequestLimits, control_characters
 from app.core.middleware import internal_error, log_crash, request_id, request_id_var
 from app.core.middleware import response_headers as with_safety_headers
 from app.core.ratelimit import RateLimits, route_class, verified_actor
-from app.observability.telemetry import observe, problem_code, record
 
 _PROBLEM = PROBLEM_MEDIA_TYPE.encode()
+
+
+class Telemetry(Protocol):
+    """Where each request's outcome goes (`app.observability.telemetry.RequestTelemetry`)."""
+
+    def start(self) -> Any: ...
+
+    def finish(self, scope, started: Any, *, status: int, seconds: float,
+               problem_code: str | None) -> None: ...
 
 
 class RequestPipeline:
     """Request ids, access logs and metrics, size limits and rate limits around the app."""
 
-    def __init__(self, app, *, settings: Settings) -> None:
+    def __init__(self, app, *, settings: Settings, telemetry: Telemetry) -> None:
         self.app = app
+        self.telemetry = telemetry
         self.limits = RequestLimits(settings)
         self.rate_limits = RateLimits(settings) if settings.rate_limit_enabled else None
 
@@ -46,43 +57,43 @@ class RequestPipeline:
                 refusal = self.limits.header_refusal(name, value)
         rid = request_id(incoming)
         rid_token = request_id_var.set(rid)
-        facts, facts_token = observe()
+        observed = self.telemetry.start()
         personal = scope["path"].startswith("/v1/")
-        status, started_response, problem = 500, False, False
+        status, started_response, problem, code = 500, False, False, None
 
-        async def send_with_facts(message) -> None:
-            nonlocal status, started_response, problem
+        async def send_observed(message) -> None:
+            nonlocal status, started_response, problem, code
             if message["type"] == "http.response.start":
                 status, started_response = message["status"], True
                 headers = message.get("headers", [])
                 problem = any(name == b"content-type" and value == _PROBLEM
                               for name, value in headers)
                 message["headers"] = with_safety_headers(headers, rid, personal)
-            elif message["type"] == "http.response.body" and problem and not facts.problem_code:
-                facts.problem_code = problem_code(message.get("body", b""))
+            elif message["type"] == "http.response.body" and problem and code is None:
+                code = _problem_code(message.get("body", b""))
             await send(message)
 
         try:
-            refusal = (self.limits.headers_refusal(size) or refusal
-                       or control_characters(scope) or await self._rate_limit(scope,
-                                                                              authorization))
+            refusal = self.limits.headers_refusal(size) or refusal or control_characters(scope)
+            if refusal is None:
+                refusal = await self._rate_limit(scope, authorization)
             if refusal is not None:
-                await refusal(scope, receive, send_with_facts)
+                await refusal(scope, receive, send_observed)
                 return
             try:
-                await self.app(scope, self.limits.counted(receive), send_with_facts)
+                await self.app(scope, self.limits.counted(receive), send_observed)
             except BodyTooLarge:
                 if started_response:
                     raise
-                await self.limits.body_too_large()(scope, receive, send_with_facts)
+                await self.limits.body_too_large()(scope, receive, send_observed)
         except Exception as exc:
             log_crash(rid, exc)
             if not started_response:
                 for message in internal_error():
-                    await send_with_facts(message)
+                    await send_observed(message)
         finally:
-            record(scope, facts_token, facts, status=status,
-                   seconds=time.perf_counter() - started)
+            self.telemetry.finish(scope, observed, status=status, problem_code=code,
+                                  seconds=time.perf_counter() - started)
             request_id_var.reset(rid_token)
 
     async def _rate_limit(self, scope, authorization: bytes):
@@ -94,3 +105,12 @@ class RequestPipeline:
         return await self.rate_limits.refusal(
             cls, actor=await verified_actor(scope, authorization),
             address=client[0] if client else "unknown")
+
+
+def _problem_code(body: bytes) -> str | None:
+    """The `code` of a problem-details body, if it has one."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from app.core.config import Settings
 from app.core.errors import AppError, problem_response
 from app.core.security import Actor
+from app.policy.roles import Role
 
 logger = logging.getLogger("app.ratelimit")
 
@@ -179,20 +180,23 @@ class RateLimits:
     """The configured limits and the counters they are kept in."""
 
     def __init__(self, settings: Settings) -> None:
-        self._limits = {cls: _parsed(getattr(settings, f"rate_limit_{cls}")) for cls in RouteClass}
-        self._address_factor = settings.rate_limit_address_factor
-        self._role_factors = settings.rate_limit_role_factors
+        limits = {cls: _parsed(getattr(settings, f"rate_limit_{cls}")) for cls in RouteClass}
+        factors: dict[Role | None, int] = {
+            None: 1, **{role: settings.rate_limit_role_factors.get(str(role), 1) for role in Role}}
+        address_factor = settings.rate_limit_address_factor
+        # per class and role (None: no verified actor): the actor's limit and the address's
+        self._limits = {(cls, role): (limit.scaled(factor), limit.scaled(factor * address_factor))
+                        for cls, limit in limits.items() for role, factor in factors.items()}
         self._counters = (RedisCounters(settings.redis_url) if settings.redis_url
                           else MemoryCounters())
 
     async def refusal(self, cls: RouteClass, *, actor: Actor | None, address: str):
         """A 429 response if this call is over a limit, else None (the call is counted)."""
-        factor = self._role_factors.get(str(actor.role), 1) if actor else 1
-        checks = [_check(cls, "address", address,
-                         self._limits[cls].scaled(factor * self._address_factor))]
+        actor_limit, address_limit = self._limits[cls, actor.role if actor else None]
+        checks = [_check(cls, "address", address, address_limit)]
         if actor is not None:
             who = f"{actor.role}:{actor.partner_id or actor.sub}"
-            checks.insert(0, _check(cls, "actor", who, self._limits[cls].scaled(factor)))
+            checks.insert(0, _check(cls, "actor", who, actor_limit))
         try:
             full = await self._counters.hit(checks)
         except (RedisError, OSError):

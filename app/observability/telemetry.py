@@ -1,11 +1,10 @@
 """What each request did, seen from outside the routes: the access log line and metrics.
 
-The request pipeline (`app.core.pipeline`) learns the caller's role from the token verifier
-(wrapped by `ObservedVerifier`) and the problem `code` of an error response, and records the
-route template, status and duration here.
+The request pipeline (`app.core.pipeline`) tells `RequestTelemetry` the status, duration and
+problem `code` of each request; the caller's role comes from the token verifier (wrapped by
+`ObservedVerifier`). Lines and metrics name the route template, never the path a client sent.
 """
 
-import json
 import logging
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ UNMATCHED_ROUTE = "unmatched"
 
 @dataclass
 class RequestFacts:
-    """What is known about the current request; never personal values."""
+    """What is known about the current request's caller; never personal values."""
 
     role: str = "-"
-    problem_code: str | None = None
 
 
 _facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
@@ -48,32 +46,26 @@ def _route_template(scope) -> str:
     return getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
-def problem_code(body: bytes) -> str | None:
-    """The `code` of a problem-details body, if it has one."""
-    try:
-        code = json.loads(body).get("code")
-    except (ValueError, AttributeError):
-        return None
-    return code if isinstance(code, str) else None
+class RequestTelemetry:
+    """The access log line and the request metrics, fed by the request pipeline."""
 
+    def start(self) -> Token:
+        """Start gathering the current request's facts (`ObservedVerifier` adds the role)."""
+        return _facts.set(RequestFacts())
 
-def observe() -> tuple[RequestFacts, Token]:
-    """Start gathering the current request's facts (`ObservedVerifier` adds the role)."""
-    facts = RequestFacts()
-    return facts, _facts.set(facts)
-
-
-def record(scope, token: Token, facts: RequestFacts, *, status: int, seconds: float) -> None:
-    """Stop gathering facts; log the access line and feed the request metrics."""
-    _facts.reset(token)
-    route = _route_template(scope)
-    method = scope["method"]
-    record_request(method=method, route=route, status=status, seconds=seconds,
-                   problem_code=facts.problem_code)
-    if access_logger.isEnabledFor(logging.INFO):
-        fields = {"method": method, "route": route, "status": status,
-                  "duration_ms": round(seconds * 1000, 2), "role": facts.role,
-                  "code": facts.problem_code}
-        access_logger.info("%s %s %s %.1fms role=%s code=%s", method, route, status,
-                           seconds * 1000, facts.role, facts.problem_code or "-",
-                           extra={"fields": fields})
+    def finish(self, scope, started: Token, *, status: int, seconds: float,
+               problem_code: str | None) -> None:
+        """Log the access line and feed the metrics; stop gathering facts."""
+        facts = _facts.get() or RequestFacts()
+        _facts.reset(started)
+        route = _route_template(scope)
+        method = scope["method"]
+        record_request(method=method, route=route, status=status, seconds=seconds,
+                       problem_code=problem_code)
+        if access_logger.isEnabledFor(logging.INFO):
+            fields = {"method": method, "route": route, "status": status,
+                      "duration_ms": round(seconds * 1000, 2), "role": facts.role,
+                      "code": problem_code}
+            access_logger.info("%s %s %s %.1fms role=%s code=%s", method, route, status,
+                               seconds * 1000, facts.role, problem_code or "-",
+                               extra={"fields": fields})
