@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.telemetry import TelemetryConfig
 
-from app.access.deps import PURPOSE_HEADER
+from app.access.deps import PURPOSE_PARAMETER, names_a_purpose
 from app.addresses.router import router as addresses_router
 from app.analytics.router import router as analytics_router
 from app.audit.anchoring import anchor_from_settings
@@ -98,13 +98,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in operations.values():
                 if path.startswith("/v1/"):  # public reads declare `security: []`
                     operation.setdefault("security", [{"bearer": []}])
-                for parameter in operation.get("parameters", []):
-                    if parameter["in"] == "header" and parameter["name"] == PURPOSE_HEADER:
-                        # required in the contract; at run time a missing one is 400, not 422
-                        parameter["required"] = True
-                        parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
+        for route in iter_route_contexts(app.routes):  # the routes as get_openapi sees them
+            if (isinstance(route.original_route, APIRoute) and route.include_in_schema
+                    and names_a_purpose(route.dependant)):
+                operations = schema["paths"][route.path_format]
+                for method in route.methods or ():
+                    operations[method.lower()] = _with_purpose(operations[method.lower()])
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _with_purpose(operation: dict) -> dict:
+    """The operation with `X-Purpose` as its last parameter (required in the contract; at run
+    time a missing one is 400, not 422), keys in FastAPI's order."""
+    if "parameters" in operation:
+        operation["parameters"].append(PURPOSE_PARAMETER)
+        return operation
+    ordered: dict[str, Any] = {}
+    for key, value in operation.items():
+        if key in ("requestBody", "responses") and "parameters" not in ordered:
+            ordered["parameters"] = [PURPOSE_PARAMETER]
+        ordered[key] = value
+    return ordered
 
 
 class PrivacyApp(FastAPI):
