@@ -41,12 +41,33 @@ BUCKETS = (
                                         "fastapi/dependencies")),
     ("policy decision + projection", ("app/policy/", "app/access/")),
     ("routing and endpoint glue (FastAPI, Starlette)", ("fastapi/routing", "starlette/routing")),
-    ("ASGI wrappers (request-id middleware, FastAPI telemetry, proxy headers)",
-     ("app/core/middleware.py", "fastapi/telemetry", "proxy_headers", "starlette/middleware",
-      "fastapi/applications.py")),
+    ("ASGI wrappers (request pipeline: request id, limits, rate limits, access log, metrics; "
+     "Starlette and FastAPI middleware, proxy headers)",
+     ("app/core/pipeline.py", "app/core/middleware.py", "fastapi/telemetry", "proxy_headers",
+      "starlette/middleware", "fastapi/applications.py")),
     ("uvicorn / HTTP protocol (httptools)", ("uvicorn/", "httptools")),
     ("event loop (asyncio, uvloop)", ("asyncio/",)),
 )
+
+
+# The request's own work: its endpoint, the response model, and database work anywhere.
+ROUTE_WORK = ("run_endpoint_function", "serialize_response", "sqlalchemy/", "asyncpg/")
+REQUEST = ("RequestResponseCycle.run_asgi", "HttpToolsProtocol")
+
+
+def layer(stack: str) -> str:
+    """Which layer a sample's stack belongs to: the route's own work, the request pipeline
+    around it (server, middleware, routing, dependency solving, sending), background tasks or
+    the event loop itself."""
+    if "_forever (app/" in stack:  # the lifespan's loops: sealer, outbox, retention, ...
+        return "background tasks"
+    if any(mark in stack for mark in ROUTE_WORK):  # incl. the driver's own I/O callbacks
+        return "route (endpoint, response model, database)"
+    if any(mark in stack for mark in REQUEST):
+        return "request pipeline (server, middleware, routing, dependencies, sending)"
+    if stack.rpartition(";")[2].startswith("Runner.run"):
+        return "event loop (uvloop, idle excluded)"
+    return "other"
 
 
 def folded_buckets(path: Path) -> tuple[Counter, Counter, int]:
@@ -81,7 +102,13 @@ def record_profile(env: dict, run: dict, args: argparse.Namespace, out: Path) ->
             report = wrk(f"http://{HOST}:{args.port}", args.duration, run["env"])
             spy.wait(timeout=args.duration + 60)
     buckets, leaves, total = folded_buckets(folded)
+    layers: Counter = Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            layers[layer(stack)] += int(count)
     return {"wrk": {k: v for k, v in report.items() if k != "text"}, "samples": total,
+            "layers": {k: round(100 * v / total, 1) for k, v in layers.most_common()},
             "buckets": {k: round(100 * v / total, 1) for k, v in buckets.most_common()},
             "top_frames": {k: round(100 * v / total, 1) for k, v in leaves.most_common(25)}}
 
