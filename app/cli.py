@@ -33,7 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = resolved_settings()
     if not args.no_migrate:
         upgrade(settings.database_url)
+    # uvloop and httptools (C event loop and HTTP parser); the app logs its own access lines
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
+                loop="uvloop", http="httptools",
                 log_level=settings.log_level.lower(), proxy_headers=True, access_log=False,
                 server_header=False,
                 log_config=logging_config(level=settings.log_level,

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.telemetry import TelemetryConfig
 
 from app import background
-from app.access.deps import PURPOSE_HEADER
+from app.access.deps import PURPOSE_PARAMETER, names_a_purpose
 from app.addresses.router import router as addresses_router
 from app.analytics.router import router as analytics_router
 from app.audit.anchoring import anchor_from_settings
@@ -27,16 +28,14 @@ from app.core.db import create_engine, session_factory
 from app.core.docs import install_docs
 from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
-from app.core.limits import RequestLimitsMiddleware
-from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
-from app.core.ratelimit import RateLimitMiddleware
+from app.core.pipeline import RequestPipeline
 from app.core.security import TokenVerifier
 from app.disclosures.router import router as disclosures_router
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
 from app.observability.metrics import router as metrics_router
-from app.observability.telemetry import ObservedVerifier, TelemetryMiddleware
+from app.observability.telemetry import ObservedVerifier, RequestTelemetry
 from app.orders.router import router as orders_router
 from app.partners.router import router as partners_router
 from app.policies.router import acceptances_router as policy_acceptances_router
@@ -59,6 +58,11 @@ machine `code`.
 
 GC_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default is 700)."""
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's own OpenTelemetry hooks stay off: `app.observability` logs and measures every
+request without personal data, while FastAPI's would record exception messages, and asking
+OpenTelemetry's providers on every request costs time."""
 
 PURPOSE_SCHEMA = {"type": "string", "enum": [p.value for p in Purpose], "title": "Purpose",
                   "description": "Why personal data is read (the purpose table decides the "
@@ -88,13 +92,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in operations.values():
                 if path.startswith("/v1/"):  # public reads declare `security: []`
                     operation.setdefault("security", [{"bearer": []}])
-                for parameter in operation.get("parameters", []):
-                    if parameter["in"] == "header" and parameter["name"] == PURPOSE_HEADER:
-                        # required in the contract; at run time a missing one is 400, not 422
-                        parameter["required"] = True
-                        parameter["schema"] = {"$ref": "#/components/schemas/Purpose"}
+        for route in iter_route_contexts(app.routes):  # the routes as get_openapi sees them
+            if (isinstance(route.original_route, APIRoute) and route.include_in_schema
+                    and names_a_purpose(route.dependant)):
+                operations = schema["paths"][route.path_format]
+                for method in route.methods or ():
+                    operations[method.lower()] = _with_purpose(operations[method.lower()])
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _with_purpose(operation: dict) -> dict:
+    """The operation with `X-Purpose` as its last parameter (required in the contract; at run
+    time a missing one is 400, not 422), keys in FastAPI's order."""
+    if "parameters" in operation:
+        operation["parameters"].append(PURPOSE_PARAMETER)
+        return operation
+    ordered: dict[str, Any] = {}
+    for key, value in operation.items():
+        if key in ("requestBody", "responses") and "parameters" not in ordered:
+            ordered["parameters"] = [PURPOSE_PARAMETER]
+        ordered[key] = value
+    return ordered
 
 
 class PrivacyApp(FastAPI):
@@ -158,13 +177,10 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     openapi_url = "/openapi.json" if configured.serves_docs else None
     app = PrivacyApp(title="Privacy API", version="1.0.0", description=DESCRIPTION,
                      lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url,
-                     generate_unique_id_function=operation_id)
+                     generate_unique_id_function=operation_id, telemetry=NO_FASTAPI_TELEMETRY)
     if openapi_url:
         install_docs(app)
-    app.add_middleware(RateLimitMiddleware, settings=configured)
-    app.add_middleware(RequestLimitsMiddleware, settings=configured)
-    app.add_middleware(TelemetryMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestPipeline, settings=configured, telemetry=RequestTelemetry())
     install_error_handlers(app)
     for router in (health_router, identity_router, addresses_router, orders_router,
                    messages_router, consents_router, requests_router, complaints_router,

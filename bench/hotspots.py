@@ -26,7 +26,6 @@ from statistics import median
 from measure import HOST, checkpoint, serving, wait_until_serving, wrk
 from run import RESULTS, SCENARIOS, prepare
 
-PORT = 8104
 # (bucket, substrings of a frame that put a sample there), in order: the first match wins.
 BUCKETS = (
     ("audit sealer (background)", ("app/audit/sealer.py", "app/audit/chain.py")),
@@ -42,12 +41,33 @@ BUCKETS = (
                                         "fastapi/dependencies")),
     ("policy decision + projection", ("app/policy/", "app/access/")),
     ("routing and endpoint glue (FastAPI, Starlette)", ("fastapi/routing", "starlette/routing")),
-    ("ASGI wrappers (request-id middleware, FastAPI telemetry, proxy headers)",
-     ("app/core/middleware.py", "fastapi/telemetry", "proxy_headers", "starlette/middleware",
-      "fastapi/applications.py")),
+    ("ASGI wrappers (request pipeline: request id, limits, rate limits, access log, metrics; "
+     "Starlette and FastAPI middleware, proxy headers)",
+     ("app/core/pipeline.py", "app/core/middleware.py", "fastapi/telemetry", "proxy_headers",
+      "starlette/middleware", "fastapi/applications.py")),
     ("uvicorn / HTTP protocol (httptools)", ("uvicorn/", "httptools")),
     ("event loop (asyncio, uvloop)", ("asyncio/",)),
 )
+
+
+# The request's own work: its endpoint, the response model, and database work anywhere.
+ROUTE_WORK = ("run_endpoint_function", "serialize_response", "sqlalchemy/", "asyncpg/")
+REQUEST = ("RequestResponseCycle.run_asgi", "HttpToolsProtocol")
+
+
+def layer(stack: str) -> str:
+    """Which layer a sample's stack belongs to: the route's own work, the request pipeline
+    around it (server, middleware, routing, dependency solving, sending), background tasks or
+    the event loop itself."""
+    if "_forever (app/" in stack:  # the lifespan's loops: sealer, outbox, retention, ...
+        return "background tasks"
+    if any(mark in stack for mark in ROUTE_WORK):  # incl. the driver's own I/O callbacks
+        return "route (endpoint, response model, database)"
+    if any(mark in stack for mark in REQUEST):
+        return "request pipeline (server, middleware, routing, dependencies, sending)"
+    if stack.rpartition(";")[2].startswith("Runner.run"):
+        return "event loop (uvloop, idle excluded)"
+    return "other"
 
 
 def folded_buckets(path: Path) -> tuple[Counter, Counter, int]:
@@ -71,18 +91,24 @@ def folded_buckets(path: Path) -> tuple[Counter, Counter, int]:
 def record_profile(env: dict, run: dict, args: argparse.Namespace, out: Path) -> dict:
     """Sample the warmed-up service with py-spy while wrk loads it; return the CPU buckets."""
     folded = out / f"{args.scenario}.folded"
-    with serving("app.main:app", PORT, env, out / "profiled.log") as process:
-        wait_until_serving(f"http://{HOST}:{PORT}{run['probe']}", run["headers"], process, 60)
-        wrk(f"http://{HOST}:{PORT}", args.warmup, run["env"])
+    with serving("app.main:app", args.port, env, out / "profiled.log") as process:
+        wait_until_serving(f"http://{HOST}:{args.port}{run['probe']}", run["headers"], process, 60)
+        wrk(f"http://{HOST}:{args.port}", args.warmup, run["env"])
         checkpoint(env["PRIVACY_DATABASE_URL"], args.database_name)
         command = ["py-spy", "record", "--format", "raw", "--rate", str(args.rate), "--output",
                    str(folded), "--duration", str(args.duration), "--pid", str(process.pid)]
         with (out / "py-spy.log").open("w") as log:
             spy = subprocess.Popen(command, stdout=log, stderr=log)
-            report = wrk(f"http://{HOST}:{PORT}", args.duration, run["env"])
+            report = wrk(f"http://{HOST}:{args.port}", args.duration, run["env"])
             spy.wait(timeout=args.duration + 60)
     buckets, leaves, total = folded_buckets(folded)
+    layers: Counter = Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            layers[layer(stack)] += int(count)
     return {"wrk": {k: v for k, v in report.items() if k != "text"}, "samples": total,
+            "layers": {k: round(100 * v / total, 1) for k, v in layers.most_common()},
             "buckets": {k: round(100 * v / total, 1) for k, v in buckets.most_common()},
             "top_frames": {k: round(100 * v / total, 1) for k, v in leaves.most_common(25)}}
 
@@ -95,13 +121,13 @@ def overlaps(start: float, end: float, spans: list) -> bool:
 def probe(env: dict, run: dict, args: argparse.Namespace, out: Path) -> dict:
     """Serve the probed service under wrk; say what overlapped the slowest 1 % of requests."""
     probe_out = out / f"{args.scenario}.probes.json"
-    with serving("probe_app:app", PORT, {**env, "BENCH_PROBE_OUT": str(probe_out)},
+    with serving("probe_app:app", args.port, {**env, "BENCH_PROBE_OUT": str(probe_out)},
                  out / "probe.log") as process:
-        wait_until_serving(f"http://{HOST}:{PORT}{run['probe']}", run["headers"], process, 60)
-        wrk(f"http://{HOST}:{PORT}", args.warmup, run["env"])
+        wait_until_serving(f"http://{HOST}:{args.port}{run['probe']}", run["headers"], process, 60)
+        wrk(f"http://{HOST}:{args.port}", args.warmup, run["env"])
         checkpoint(env["PRIVACY_DATABASE_URL"], args.database_name)
         began = time.perf_counter()
-        report = wrk(f"http://{HOST}:{PORT}", args.duration, run["env"])
+        report = wrk(f"http://{HOST}:{args.port}", args.duration, run["env"])
     ended = time.perf_counter()
     probes = json.loads(probe_out.read_text())
     window = [r for r in probes["requests"] if began <= r[0] <= ended]
@@ -145,12 +171,13 @@ def sealer_ab(env: dict, run: dict, args: argparse.Namespace, out: Path) -> dict
     rounds: dict[str, list] = {name: [] for name in variants}
     for number in range(args.rounds):
         for name, variant_env in variants.items():
-            with serving("app.main:app", PORT, variant_env, out / f"ab.{number}.log") as process:
-                wait_until_serving(f"http://{HOST}:{PORT}{run['probe']}", run["headers"],
+            with serving("app.main:app", args.port, variant_env,
+                         out / f"ab.{number}.log") as process:
+                wait_until_serving(f"http://{HOST}:{args.port}{run['probe']}", run["headers"],
                                    process, 60)
-                wrk(f"http://{HOST}:{PORT}", args.warmup, run["env"])
+                wrk(f"http://{HOST}:{args.port}", args.warmup, run["env"])
                 checkpoint(env["PRIVACY_DATABASE_URL"], args.database_name)
-                rounds[name].append(wrk(f"http://{HOST}:{PORT}", args.duration, run["env"]))
+                rounds[name].append(wrk(f"http://{HOST}:{args.port}", args.duration, run["env"]))
     return {name: {"rps": median(r["rps"] for r in measured),
                    "p99_ms": median(r["p99_ms"] for r in measured)}
             for name, measured in rounds.items()}
@@ -165,6 +192,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the sealer A/B")
+    parser.add_argument("--port", type=int, default=8104, help="port of the profiled server")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--steps", nargs="+", choices=("profile", "probe", "ab"),
                         default=["profile", "probe", "ab"])

@@ -88,10 +88,13 @@ def wait_until_serving(url: str, headers: dict, process: subprocess.Popen, secon
 
 
 def uvicorn_command(target: str, port: int, *, workers: int = 1) -> list[str]:
-    """uvicorn serving `target` (importable from bench/ or the project) on the loopback port."""
+    """uvicorn serving `target` (importable from bench/ or the project) on the loopback port,
+    with the options `privacy-api serve` uses (uvloop, httptools, proxy headers, no access log
+    of uvicorn's own), the same for every app."""
     return [sys.executable, "-m", "uvicorn", target, "--app-dir", str(BENCH), "--host", HOST,
             "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            "--no-access-log"]
+            "--loop", "uvloop", "--http", "httptools", "--proxy-headers", "--no-access-log",
+            "--no-server-header"]
 
 
 @contextmanager

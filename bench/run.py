@@ -42,8 +42,9 @@ from app.policy.roles import Role
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 DATA = BENCH / ".data"
-APPS = {"bare": ("baseline_app:app", 8102), "raw": ("raw_app:app", 8103),
-        "service": ("app.main:app", 8101)}
+APPS = {"bare": ("baseline_app:app", 1), "raw": ("raw_app:app", 2),
+        "service": ("app.main:app", 0)}
+"""Each app's target and its port's offset from `--port` (default 8101)."""
 SCENARIOS = ("customer", "order", "access_log")
 ACCESS_LOG_CUSTOMERS = 5000  # one token each; below the service's verified-token cache
 TARGETS = {"bare": 1.0, "raw": 0.5}
@@ -117,8 +118,8 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
     for number in range(1, args.rounds + 1):
         order = apps[number % len(apps):] + apps[:number % len(apps)]  # rotate who goes first
         for app in order:
-            target, port = APPS[app]
-            port += args.port_offset
+            target, offset = APPS[app]
+            port = args.port + offset
             ports = [port + 10 * replica for replica in range(args.replicas)]
             log = RESULTS / name / f"{app}.round{number}.log"
             separate = app == "service" and args.service_background == "worker"
@@ -227,13 +228,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of every app")
     parser.add_argument("--replicas", type=int, default=1,
-                        help="servers of every app on one database (ports 8101, 8111, ...); "
-                        "wrk spreads its connections over them")
+                        help="servers of every app on one database (each app's port, then "
+                        "+10, +20, ...); wrk spreads its connections over them")
+    parser.add_argument("--port", type=int, default=8101,
+                        help="the service's port; bare and raw listen on the next two")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--apps", nargs="+", choices=tuple(APPS), default=list(APPS))
-    parser.add_argument("--port-offset", type=int, default=0,
-                        help="added to every app's port (8101-8103), so that two benchmarks "
-                        "can share a machine")
     parser.add_argument("--service-background", choices=("inline", "worker"), default="inline",
                         help="the service's background work (audit sealing, outbox, ...): in "
                         "its server processes, or in a `privacy-api worker` process next to it")

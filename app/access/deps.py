@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 
 from app.access.callers import Reader, Writer
 from app.access.errors import PurposeNotPermitted, PurposeRequired, RoleNotPermitted, UnknownPurpose
@@ -14,13 +15,15 @@ from app.policy.purposes import Purpose
 from app.policy.roles import Role
 
 PURPOSE_HEADER = "X-Purpose"
-
-XPurpose = Annotated[str | None, Header(
-    alias=PURPOSE_HEADER,
-    description="Why this personal data is read; the purpose decides which fields come back. "
-                "Required: missing gives 400 `purpose_required`, a purpose the role may not "
-                "use 403 `purpose_not_permitted`.",
-)]
+PURPOSE_PARAMETER = {
+    "name": PURPOSE_HEADER, "in": "header", "required": True,
+    "schema": {"$ref": "#/components/schemas/Purpose"},
+    "description": "Why this personal data is read; the purpose decides which fields come "
+                   "back. Required: missing gives 400 `purpose_required`, a purpose the role "
+                   "may not use 403 `purpose_not_permitted`.",
+}
+"""The OpenAPI parameter of every operation that reads (`names_a_purpose`); the reader takes
+the header from the request itself, one parameter fewer for FastAPI to solve per read."""
 
 
 def _purpose(actor: Actor, named: str | None) -> Purpose:
@@ -44,10 +47,11 @@ async def _partner_active(request: Request, session: SessionDep, actor: Actor) -
         request.state.partner_active = True
 
 
-async def _reader(request: Request, session: SessionDep, x_purpose: XPurpose = None) -> Reader:
+async def _reader(request: Request, session: SessionDep) -> Reader:
     actor = await verified_actor(request)  # called directly: one dependency less on the hot path
     await _partner_active(request, session, actor)
-    return Reader(session, actor, request.app.state.keys, _purpose(actor, x_purpose))
+    named = request.headers.get(PURPOSE_HEADER)
+    return Reader(session, actor, request.app.state.keys, _purpose(actor, named))
 
 
 async def _writer(request: Request, session: SessionDep, actor: CurrentActor) -> Writer:
@@ -60,6 +64,17 @@ ReaderDep = Annotated[Reader, Depends(_reader)]
 
 WriterDep = Annotated[Writer, Depends(_writer)]
 """A caller changing data; no purpose needed."""
+
+
+def names_a_purpose(route: Dependant) -> bool:
+    """Whether a route's dependencies include a `ReaderDep` (so it needs `X-Purpose`)."""
+    pending = list(route.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is _reader:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
 
 
 def allow(*roles: Role) -> Any:

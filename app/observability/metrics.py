@@ -44,11 +44,19 @@ COMPLAINTS = Gauge("privacy_api_complaints",
 router = APIRouter(include_in_schema=False)
 
 
+_answered: dict[tuple[str, str, int], tuple] = {}
+"""The request counter and latency histogram of each (method, route, status), looked up once."""
+
+
 def record_request(*, method: str, route: str, status: int, seconds: float,
                    problem_code: str | None) -> None:
     """Count one answered request; a 403 with a problem code is a policy denial."""
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route, str(status)).observe(seconds)
+    series = _answered.get((method, route, status))
+    if series is None:
+        series = _answered[method, route, status] = (
+            REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route, str(status)))
+    series[0].inc()
+    series[1].observe(seconds)
     if status == 403 and problem_code:
         DENIALS.labels(problem_code).inc()
 

@@ -77,8 +77,9 @@ async def test_missing_typ_and_lowercase_jwt_are_accepted(client, settings):
 
 
 async def test_iat_in_the_future_beyond_the_leeway_is_401(client, settings):
-    soon = signed(settings, iat=NOW + settings.jwt_leeway_seconds // 2, exp=NOW + 600)
-    later = signed(settings, iat=NOW + 600, exp=NOW + 1200)
+    now = int(time.time())  # not the import time: a long suite reaches this test minutes later
+    soon = signed(settings, iat=now + settings.jwt_leeway_seconds // 2, exp=now + 600)
+    later = signed(settings, iat=now + 600, exp=now + 1200)
     assert await _status_twice(client, soon) == [404, 404]
     assert await _status_twice(client, later) == [401, 401]
 
@@ -93,7 +94,8 @@ async def test_lifetimes_above_the_maximum_are_401(client, settings):
 
 async def test_floats_within_range_are_whole_seconds(client, settings):
     """NumericDate may carry fractions (RFC 7519); a sane fractional time is accepted."""
-    assert await _status_twice(client, signed(settings, iat=NOW + 0.5, exp=NOW + 600.5)) == [
+    now = int(time.time())
+    assert await _status_twice(client, signed(settings, iat=now + 0.5, exp=now + 600.5)) == [
         404, 404]
 
 

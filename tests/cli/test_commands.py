@@ -217,3 +217,26 @@ def test_worker_runs_the_background_work_until_stopped(tmp_path):
         assert worker.wait(timeout=30) == 0
     log = (tmp_path / "worker.log").read_text()
     assert "worker stopped" in log and "Traceback" not in log
+
+
+def test_serve_runs_uvloop_and_httptools_without_uvicorns_access_log(monkeypatch, tmp_path):
+    """The app writes its own access lines (without personal data); uvicorn adds none."""
+    import uvicorn
+
+    from app.cli import _serve
+    from app.core.config import get_settings, resolved_settings
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options, app=app))
+    monkeypatch.setenv("PRIVACY_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()  # read this test's PRIVACY_DATA_DIR, and forget it after
+    resolved_settings.cache_clear()
+    try:
+        assert _serve(argparse.Namespace(host="127.0.0.1", port=8000, workers=1,
+                                         no_migrate=True)) == 0
+    finally:
+        get_settings.cache_clear()
+        resolved_settings.cache_clear()
+    assert served["app"] == "app.main:app"
+    assert (served["loop"], served["http"]) == ("uvloop", "httptools")
+    assert served["access_log"] is False and served["proxy_headers"] is True
