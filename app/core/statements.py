@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app.core.db import PING_ON_CHECKOUT
+
 _REQUIRED = object()
 """Marks a parameter the statement has no value of: the caller must give it."""
 
@@ -82,38 +84,55 @@ class _OnSession:
 
 
 class _OnDriver:
-    """On the asyncpg connection under a pooled SQLAlchemy connection."""
+    """On the asyncpg connection under a pooled SQLAlchemy connection. A connection taken from
+    the pool unpinged is proven by its first statement: if that finds it lost (the server
+    ended it), the statement runs again once on a connection the pool pings."""
 
     inserts_in_reads = True
 
-    def __init__(self, connection: AsyncConnection, driver: Any) -> None:
-        self._connection, self._driver = connection, driver
+    def __init__(self, connection: AsyncConnection, driver: Any, *, proven: bool) -> None:
+        self._connection, self._driver, self._proven = connection, driver, proven
         self._dialect = connection.dialect
 
     async def rows(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
         ready = prepared(statement, self._dialect)
-        try:
-            return await self._driver.fetch(ready.sql, *ready.arguments(params))
-        except Exception as exc:
-            raise await self._failed(ready.sql, exc) from exc
+        result: Sequence[Any] = await self._run(ready, ready.arguments(params), fetch=True)
+        return result
 
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> None:
         ready = prepared(statement, self._dialect)
+        await self._run(ready, ready.arguments(params), fetch=False)
+
+    async def _run(self, ready: Prepared, arguments: list[Any], *, fetch: bool) -> Any:
+        call = self._driver.fetch if fetch else self._driver.execute
         try:
-            await self._driver.execute(ready.sql, *ready.arguments(params))
+            return await call(ready.sql, *arguments)
         except Exception as exc:
-            raise await self._failed(ready.sql, exc) from exc
+            if self._proven or not self._lost(exc):
+                raise await self._failed(ready.sql, exc) from exc
+            await self._connection.invalidate(exc)
+            self._driver = await _driver_of(self._connection)  # a pinged connection
+            call = self._driver.fetch if fetch else self._driver.execute
+            try:
+                return await call(ready.sql, *arguments)
+            except Exception as again:
+                raise await self._failed(ready.sql, again) from again
+        finally:
+            self._proven = True
+
+    def _lost(self, exc: Exception) -> bool:
+        return self._driver.is_closed() or isinstance(exc, OSError)
 
     async def _failed(self, sql: str, exc: Exception) -> DBAPIError:
         """The error as SQLAlchemy would raise it; a lost connection leaves the pool."""
-        lost = self._driver.is_closed() or isinstance(exc, OSError)
+        lost = self._lost(exc)
         if lost:
             await self._connection.invalidate(exc)
         return DBAPIError(sql, None, exc, connection_invalidated=lost)
 
 
-async def _on_driver(connection: AsyncConnection) -> _OnDriver:
-    return _OnDriver(connection, (await connection.get_raw_connection()).driver_connection)
+async def _driver_of(connection: AsyncConnection) -> Any:
+    return (await connection.get_raw_connection()).driver_connection
 
 
 def on_driver(session: AsyncSession) -> bool:
@@ -125,14 +144,24 @@ def on_driver(session: AsyncSession) -> bool:
 async def statements(session: AsyncSession) -> AsyncIterator[Statements]:
     """One read's statements. On PostgreSQL on the driver: on the session's connection if it
     holds one (its transaction), else on a pooled connection of its own without a transaction,
-    so each statement is atomic on its own and costs one round trip. Elsewhere through the
-    session, in the request's transaction."""
+    so each statement is atomic on its own and costs one round trip (the pool's ping is skipped:
+    the first statement proves the connection). Elsewhere through the session, in the
+    request's transaction."""
     if not on_driver(session):
         yield _OnSession(session)
-    elif session.in_transaction():
-        yield await _on_driver(await session.connection())
-    else:
-        engine = session.bind
-        assert isinstance(engine, AsyncEngine)  # request sessions come from the engine's factory
-        async with engine.connect() as connection:
-            yield await _on_driver(connection)
+        return
+    if session.in_transaction():
+        connection = await session.connection()
+        yield _OnDriver(connection, await _driver_of(connection), proven=True)
+        return
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)  # request sessions come from the engine's factory
+    unpinged = PING_ON_CHECKOUT.set(False)  # the first statement proves the connection
+    try:
+        connection = await engine.connect()
+    finally:
+        PING_ON_CHECKOUT.reset(unpinged)
+    try:
+        yield _OnDriver(connection, await _driver_of(connection), proven=False)
+    finally:
+        await connection.close()
