@@ -1,19 +1,22 @@
 """The gate every read of personal data passes: decide, fetch, consent, project, audit."""
 
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import CTE, Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.access.callers import Reader, Writer
 from app.access.errors import ConsentWithdrawn, PurposeNotPermitted, ShipmentDelivered
+from app.access.plans import Plan, narrowed, plan_for
 from app.access.projection import GATE_TOKEN, Projection
 from app.access.sources import Source
 from app.audit import public as audit
 from app.consents import public as consents
-from app.core.pagination import keyset, next_cursor
+from app.core.pagination import bound_keyset, encode_cursor, keyset, next_cursor, page_params
+from app.core.statements import statements
 from app.policy.decisions import Decision, Reason, decide
 from app.policy.purposes import PURPOSE_TABLE, Resource
 
@@ -107,19 +110,105 @@ async def _present(reader: Reader, source: Source, rows: Sequence[Any], *,
     return [_project(reader, source, fields, row) for row, fields in shaped]
 
 
+def _entry(reader: Reader, source: Source, *, subject_id: str | None, resource_id: str | None,
+           fields: tuple[str, ...]) -> dict:
+    return audit.entry(reader.actor, key=reader.keys.audit_key, action="read",
+                       purpose=str(reader.purpose), resource=str(source.resource),
+                       subject_id=subject_id, resource_id=resource_id, fields=fields)
+
+
+def _sealed_fields(reader: Reader, source: Source) -> tuple[str, ...] | None:
+    """The fields of an arrived record, or None if it may not be read once arrived."""
+    if source.rows is None or not source.rows.arrived:
+        return None
+    sealed = decide(reader.actor.role, reader.purpose, source.resource, delivered=True)
+    return sealed.fields if sealed.allowed else None
+
+
 async def read_known(reader: Reader, source: Source, query: tuple[Select[Any], dict], *,
                      subject_id: str, resource_id: str | None) -> Projection:
-    """One record whose subject and id the caller named, read and audited in one statement."""
+    """One record whose subject and id the caller named, read and audited in one statement
+    (two in one transaction where the database cannot insert from a read); no ORM."""
     fields = fields_for(reader, source)
     await _ensure_consent(reader, subject_id)
+    plan = plan_for(source, fields, None)
     stmt, params = query
-    row = await audit.fetch_one_recorded(
-        reader.session, stmt, params, reader.actor, key=reader.keys.audit_key, action="read",
-        purpose=str(reader.purpose), resource=str(source.resource), subject_id=subject_id,
-        resource_id=resource_id, fields=fields)
-    if row is None:
+    values = _entry(reader, source, subject_id=subject_id, resource_id=resource_id,
+                    fields=fields)
+    async with statements(reader.session) as run:
+        rows = await audit.fetch_one_recorded(run, narrowed(stmt, plan), params, values)
+    if not rows:
         raise source.not_found()
-    return _project(reader, source, fields, row)
+    return Projection(plan.open.values(rows, reader.keys), made_by=GATE_TOKEN)
+
+
+async def read_found(reader: Reader, source: Source, query: tuple[Select[Any], dict]
+                     ) -> Projection:
+    """The record a caller-scoped statement finds (by its key), read without the ORM. Its
+    subject and, once it arrived, its fields are known from the row only, so its entry follows
+    the read on the same connection."""
+    open_fields = fields_for(reader, source)  # refuse the purpose before revealing existence
+    plan = plan_for(source, open_fields, _sealed_fields(reader, source))
+    stmt, params = query
+    async with statements(reader.session) as run:
+        rows = await run.rows(narrowed(stmt, plan), params)
+        if not rows:
+            raise source.not_found()
+        row = rows[0]
+        subject_id = row[plan.at(plan.rows.subject)]
+        await _ensure_consent(reader, subject_id)
+        fields = fields_for(reader, source, arrived=plan.arrived(row))
+        resource_id = row[plan.at(plan.rows.key)] if plan.rows.key else None
+        await audit.record_on(run, _entry(reader, source, subject_id=subject_id,
+                                          resource_id=resource_id, fields=fields))
+    return Projection(plan.shape(fields).values(rows, reader.keys), made_by=GATE_TOKEN)
+
+
+@lru_cache(maxsize=64)
+def _subject_page(visible: Select[Any], entries: Select[Any], plan: Plan,
+                  order: tuple[str, str], *, after: bool, descending: bool
+                  ) -> tuple[Select[Any], CTE]:
+    """The page of `entries` when `visible` finds their subject: `visible` LEFT JOIN the page,
+    so no row means the subject is out of sight and one empty row an empty page."""
+    table, (moment, row_id) = plan.rows.table, order
+    page = bound_keyset(narrowed(entries, plan), table.c[moment], table.c[row_id], after=after,
+                        descending=descending).subquery("page")
+    found = visible.cte("visible")
+    by = (page.c[moment], page.c[row_id])
+    stmt = (select(*page.c).select_from(found.outerjoin(page, true()))
+            .order_by(*((column.desc() for column in by) if descending else by)))
+    return stmt, found
+
+
+async def read_subject_page(reader: Reader, source: Source, visible: tuple[Select[Any], dict],
+                            entries: Select[Any], *, subject_id: str,
+                            absent: Callable[[], Exception], order: tuple[str, str],
+                            cursor: str | None, limit: int, descending: bool = False
+                            ) -> dict[str, Any]:
+    """A keyset page of one subject's records (`entries`, with the `subject_id` parameter),
+    only if the caller-scoped `visible` finds the subject (`absent()` is raised otherwise),
+    read and audited once in one statement where the database allows it; no ORM."""
+    fields = fields_for(reader, source)
+    await _ensure_consent(reader, subject_id)
+    plan = plan_for(source, fields, None, ordered_by=order)
+    visible_stmt, visible_params = visible
+    stmt, found = _subject_page(visible_stmt, entries, plan, order, after=bool(cursor),
+                                descending=descending)
+    params = {**visible_params, **page_params(cursor, limit, order[0]), "subject_id": subject_id}
+    values = _entry(reader, source, subject_id=subject_id, resource_id=None, fields=fields)
+    async with statements(reader.session) as run:
+        rows = await audit.fetch_recorded(run, stmt, found, params, values)
+    if not rows:
+        raise absent()
+    moment_at, id_at = plan.at(order[0]), plan.at(order[1])
+    listed = [row for row in rows if row[id_at] is not None]
+    following = None
+    if len(listed) > limit:
+        del listed[limit:]
+        following = encode_cursor(listed[-1][moment_at], listed[-1][id_at], order[0])
+    items = [Projection(plan.open.values((row,), reader.keys), made_by=GATE_TOKEN)
+             for row in listed]
+    return {"items": items, "next_cursor": following}
 
 
 async def read_one(reader: Reader, source: Source, query: Query, *,

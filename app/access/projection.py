@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, model_validator
+from pydantic_core import to_json
+from starlette.responses import Response
 
 from app.core.crypto import Keys
 
@@ -35,3 +37,20 @@ class GatedView(BaseModel):
         if isinstance(data, Projection):
             return data.values
         raise ValueError(f"{cls.__name__} holds personal data and is built by the read gate only")
+
+
+class GatedJSON(Response):
+    """Projected personal data as JSON bytes made straight from gate projections (one record,
+    or a page of them): the content its `GatedView` renders, fields the purpose did not allow
+    absent, without a second validation and serialization pass. Routes keep the view as their
+    `response_model`, which documents the response."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, Projection):
+            return to_json(content.values)
+        items = content.get("items") if isinstance(content, dict) else None
+        if isinstance(items, list) and all(isinstance(item, Projection) for item in items):
+            return to_json({**content, "items": [item.values for item in items]})
+        raise TypeError("GatedJSON renders projections of the read gate only")

@@ -3,12 +3,19 @@
 from app.access.sources import Records
 from app.audit.models import AuditEntry
 from app.audit.readers import ACCESS_LOG
-from app.audit.repository import about, fetch_one_recorded, record
+from app.audit.repository import (
+    about,
+    entry,
+    fetch_one_recorded,
+    fetch_recorded,
+    record,
+    record_on,
+)
 from app.audit.schemas import AccessLogEntry
 from app.core.db import utcnow
 
-__all__ = ["ACCESS_LOG", "AccessLogEntry", "AuditEntry", "fetch_one_recorded", "record",
-           "records_of"]
+__all__ = ["ACCESS_LOG", "AccessLogEntry", "AuditEntry", "entry", "fetch_one_recorded",
+           "fetch_recorded", "record", "record_on", "records_of"]
 
 
 def records_of(customer_id: str) -> Records:

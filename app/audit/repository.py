@@ -1,16 +1,18 @@
 """Writing audit entries and reading a subject's access log."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import CTE, Select, bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.hashing import entry_mac
 from app.audit.models import AuditEntry
 from app.core.db import new_id, utcnow
 from app.core.middleware import request_id_var
 from app.core.security import Actor
+from app.core.statements import Statements
 
 ENTRY_TABLE = AuditEntry.__table__
 ENTRY_COLUMNS = ("id", "occurred_at", "actor_id", "actor_role", "purpose", "action",
@@ -45,47 +47,72 @@ async def record(session: AsyncSession, actor: Actor, *, key: bytes, action: str
         await session.execute(insert(ENTRY_TABLE), rows)
 
 
+def entry(actor: Actor, *, key: bytes, action: str, purpose: str | None, resource: str,
+          subject_id: str | None, resource_id: str | None, fields: Iterable[str]) -> dict:
+    """One entry's recorded columns, authenticated by its MAC under the audit `key`."""
+    return _entry(actor, key=key, action=action, purpose=purpose, subject_id=subject_id,
+                  resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
+
+
+def _bound(values: dict) -> dict:
+    return {f"audit_{name}": value for name, value in values.items()}
+
+
+_ENTRY_VALUES = select(*[bindparam(f"audit_{name}", type_=ENTRY_TABLE.c[name].type).label(name)
+                         for name in ENTRY_COLUMNS])
+ENTRY_INSERT = insert(ENTRY_TABLE).values(
+    {name: bindparam(f"audit_{name}", type_=ENTRY_TABLE.c[name].type) for name in ENTRY_COLUMNS})
+"""One entry, its columns as parameters (`audit_<column>`), compiled once."""
+
+
 @lru_cache(maxsize=128)
-def _recorded(stmt: Select) -> Select:
-    """`stmt` with a data-modifying CTE that records the read of the row it finds."""
+def recorded(stmt: Select, found: CTE) -> Select:
+    """`stmt`, which reads the CTE `found`, with a data-modifying CTE that records the read's
+    entry once for the row `found` holds (and none if it holds none)."""
+    audited = insert(ENTRY_TABLE).from_select(
+        list(ENTRY_COLUMNS), _ENTRY_VALUES.select_from(found)).cte("audited")
+    return stmt.add_cte(audited)
+
+
+@lru_cache(maxsize=128)
+def _found(stmt: Select) -> tuple[Select, CTE]:
     found = stmt.cte("found")
-    entry = select(*[bindparam(f"audit_{name}", type_=ENTRY_TABLE.c[name].type).label(name)
-                     for name in ENTRY_COLUMNS]).select_from(found)
-    audited = insert(ENTRY_TABLE).from_select(list(ENTRY_COLUMNS), entry).cte("audited")
-    return select(found).add_cte(audited)
+    return select(found), found
 
 
-async def fetch_one_recorded(session: AsyncSession, stmt: Select, params: dict, actor: Actor, *,
-                             key: bytes, action: str, purpose: str | None, resource: str,
-                             subject_id: str, resource_id: str | None, fields: Iterable[str]
-                             ) -> Row | None:
-    """Run a reusable one-row read and record its entry, in one statement where possible.
+async def fetch_recorded(run: Statements, stmt: Select, found: CTE, params: dict, values: dict
+                         ) -> Sequence[Any]:
+    """The rows of a read that returns rows exactly when its CTE `found` holds one, and the
+    read's entry (`values`) if it does.
 
     On PostgreSQL the entry is inserted by a data-modifying CTE of the read itself: a single
-    statement, atomic on its own, so unless the request already holds a connection it runs in
-    one round trip outside the request's transaction; the entry is written only if the row
-    exists. Elsewhere (SQLite, where a
-    second connection would wait for the request's own write lock) the insert follows the
-    read in the request's transaction.
+    statement, atomic on its own, so outside a request's transaction it is one round trip.
+    Elsewhere (SQLite) the insert follows the read in the request's transaction.
     """
-    values = _entry(actor, key=key, action=action, purpose=purpose, subject_id=subject_id,
-                    resource=resource, resource_id=resource_id, fields=fields, now=utcnow())
-    if session.get_bind().dialect.name != "postgresql":
-        row = (await session.execute(stmt, params)).first()
-        if row is not None:
-            await session.execute(insert(ENTRY_TABLE), [values])
-        return row and row[0]
-    recorded, all_params = _recorded(stmt), params | {
-        f"audit_{name}": value for name, value in values.items()}
-    if session.in_transaction():  # the request already holds a connection: use it
-        return (await session.execute(recorded, all_params)).first()
-    engine = session.bind
-    assert isinstance(engine, AsyncEngine)  # request sessions come from the engine's factory
-    async with engine.connect() as connection:  # one atomic statement: no BEGIN/COMMIT
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return (await connection.execute(recorded, all_params)).first()
+    if run.inserts_in_reads:
+        return await run.rows(recorded(stmt, found), params | _bound(values))
+    rows = await run.rows(stmt, params)
+    if rows:
+        await run.run(ENTRY_INSERT, _bound(values))
+    return rows
+
+
+async def fetch_one_recorded(run: Statements, stmt: Select, params: dict, values: dict
+                             ) -> Sequence[Any]:
+    """A one-row read and its entry, in one statement where the database allows it."""
+    read, found = _found(stmt)
+    return await fetch_recorded(run, read, found, params, values)
+
+
+async def record_on(run: Statements, values: dict) -> None:
+    """Append one read's entry on the connection that read it."""
+    await run.run(ENTRY_INSERT, _bound(values))
 
 
 def about(subject_id: str) -> Select[AuditEntry]:
     """Entries about one subject (unordered: callers page or order them)."""
     return select(AuditEntry).where(AuditEntry.subject_id == subject_id)
+
+
+ABOUT_SUBJECT = select(AuditEntry).where(AuditEntry.subject_id == bindparam("subject_id"))
+"""Entries about the subject given as the `subject_id` parameter (one statement for all)."""

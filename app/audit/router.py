@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.access.deps import ReaderDep, allow
+from app.access.projection import GatedJSON
 from app.audit import service
 from app.audit.queries import AuditQuery
 from app.audit.schemas import AccessLogEntry, AuditEntryView
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/access-log", tags=["audit
 async def read_access_log(customer_id: CustomerId, reader: ReaderDep, cursor: Cursor = None,
                           limit: Limit = 50):
     """The customer's own access log, newest first (`X-Purpose: self`)."""
-    return await service.access_log(reader, customer_id, cursor=cursor, limit=limit)
+    return GatedJSON(await service.access_log(reader, customer_id, cursor=cursor, limit=limit))
 
 
 trail_router = APIRouter(prefix="/v1/audit/entries", tags=["audit"],

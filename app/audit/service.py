@@ -12,20 +12,19 @@ from app.audit import export as streaming
 from app.audit.models import AuditEntry
 from app.audit.queries import AuditQuery, selection
 from app.audit.readers import ACCESS_LOG, AUDIT_ENTRIES
-from app.audit.repository import about
+from app.audit.repository import ABOUT_SUBJECT
 from app.identity import public as identity
 from app.policy.purposes import Resource
 
 
 async def access_log(caller: Reader, customer_id: str, *, cursor: str | None, limit: int
                      ) -> dict[str, Any]:
-    """A page of the entries about one customer, newest first."""
-    gate.fields_for(caller, ACCESS_LOG)
-    await identity.ensure_visible(caller, customer_id)
-    return await gate.read_page(
-        caller, ACCESS_LOG, about(customer_id),
-        order=(AuditEntry.occurred_at, AuditEntry.id), cursor=cursor, limit=limit,
-        descending=True, subject_id=customer_id)
+    """A page of the entries about one customer, newest first; 404 if the caller may not see
+    the customer."""
+    return await gate.read_subject_page(
+        caller, ACCESS_LOG, identity.visible_customer(caller.actor, customer_id), ABOUT_SUBJECT,
+        subject_id=customer_id, absent=identity.CustomerNotFound,
+        order=("occurred_at", "id"), cursor=cursor, limit=limit, descending=True)
 
 
 async def search(caller: Reader, query: AuditQuery, *, cursor: str | None, limit: int

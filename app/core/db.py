@@ -1,10 +1,12 @@
 """Database engine, declarative base and column types shared by every domain."""
 
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import DateTime, MetaData, String, Table, event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -68,15 +70,37 @@ def id_column() -> Mapped[str]:
     return mapped_column(String(36), primary_key=True, default=new_id)
 
 
+PING_ON_CHECKOUT: ContextVar[bool] = ContextVar("ping_on_checkout", default=True)
+"""Set to False around a checkout whose first statement proves the connection itself (and is
+retried on a new connection if the old one turns out lost): see `app.core.statements`."""
+
+
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """Ping each connection as it leaves the pool, as `pool_pre_ping` would, unless the caller
+    proves it by its first statement; a lost one invalidates the pool, so every connection the
+    server dropped (restart, failover) is replaced, not used."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection, _record, _proxy) -> None:
+        if not PING_ON_CHECKOUT.get():
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError(str(error)) from error
+            raise
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and write-ahead locking."""
     assert settings.database_url is not None  # filled by the settings' validator
     if not settings.is_sqlite:
-        # pre-ping: a connection the server dropped (restart, failover) is replaced, not used.
-        return create_async_engine(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=0,
-            pool_pre_ping=True,
-        )
+        engine = create_async_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                     max_overflow=0)
+        _ping_on_checkout(engine)
+        return engine
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # SQLite has one writer at a time and every request writes its audit entry: one connection,
     # with requests queueing fairly for it, beats many connections polling for the file lock.

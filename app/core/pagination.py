@@ -12,7 +12,7 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
@@ -82,6 +82,27 @@ def keyset(stmt: Select, moment_col, id_col, *, cursor: str | None, limit: int,
     if descending:
         return stmt.order_by(moment_col.desc(), id_col.desc()).limit(limit + 1)
     return stmt.order_by(moment_col, id_col).limit(limit + 1)
+
+
+def bound_keyset(stmt: Select, moment_col, id_col, *, after: bool, descending: bool) -> Select:
+    """`keyset` with the cursor's position and the page size as parameters, so one statement
+    (compiled once) serves every page; `page_params` gives their values."""
+    if after:
+        position = tuple_(bindparam("after_moment", type_=moment_col.type),
+                          bindparam("after_id", type_=id_col.type))
+        stmt = stmt.where(tuple_(moment_col, id_col) < position if descending
+                          else tuple_(moment_col, id_col) > position)
+    order = (moment_col.desc(), id_col.desc()) if descending else (moment_col, id_col)
+    return stmt.order_by(*order).limit(bindparam("page_size"))
+
+
+def page_params(cursor: str | None, limit: int, ordering: str) -> dict:
+    """The parameters of a `bound_keyset` page ordered by `ordering`: one extra row tells that
+    more follow."""
+    if not cursor:
+        return {"page_size": limit + 1}
+    moment, row_id = _decode(cursor, ordering)
+    return {"page_size": limit + 1, "after_moment": moment, "after_id": row_id}
 
 
 def next_cursor(rows: list, limit: int, moment_attr: str, id_attr: str = "id") -> str | None:

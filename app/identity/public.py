@@ -18,9 +18,10 @@ from app.identity.schemas import CustomerUpdate, CustomerView
 
 __all__ = ["CUSTOMERS", "CUSTOMER_TABLE", "CustomerId", "CustomerNotFound", "CustomerUpdate",
            "CustomerView", "contact_of", "correct", "decrypt_contact", "ensure_visible", "erase",
-           "lock", "record_of", "visible_ids"]
+           "lock", "record_of", "visible_customer", "visible_ids"]
 
 visible_ids = repository.visible_ids
+visible_customer = repository.visible_customer
 
 CUSTOMER_TABLE = Customer.__table__
 """The customer table, for set-based jobs that stream customers (notices, retention); its
@@ -32,8 +33,8 @@ CustomerId = Annotated[str, Path(max_length=36, description="The customer's id."
 
 async def ensure_visible(caller: Writer, customer_id: str) -> None:
     """Raise `CustomerNotFound` unless this caller may see the customer (reads nothing)."""
-    stmt, params = repository.readable_customer(caller.actor, customer_id)
-    if await caller.session.scalar(stmt.with_only_columns(Customer.id), params) is None:
+    stmt, params = repository.visible_customer(caller.actor, customer_id)
+    if await caller.session.scalar(stmt, params) is None:
         raise CustomerNotFound()
 
 

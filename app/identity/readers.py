@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.access.sources import Source
+from app.access.sources import Rows, Source, Stored, decrypted, stored
 from app.core.crypto import Keys
 from app.identity.errors import CustomerNotFound
 from app.identity.models import Customer
@@ -11,18 +11,18 @@ from app.policy.purposes import Resource
 NAME, EMAIL, PHONE = "customer.name", "customer.email", "customer.phone"
 
 CUSTOMER_READERS = {
-    "id": lambda c, k: c.id,
-    "customer_key": lambda c, k: k.customer_key(c.id),
-    "name": lambda c, k: k.cipher.decrypt(c.name_enc, context=NAME, row_id=c.id),
-    "email": lambda c, k: k.cipher.decrypt(c.email_enc, context=EMAIL, row_id=c.id),
-    "phone": lambda c, k: k.cipher.decrypt_optional(c.phone_enc, context=PHONE,
-                                                    row_id=c.id),
-    "created_at": lambda c, k: c.created_at,
-    "updated_at": lambda c, k: c.updated_at,
+    "id": stored("id"),
+    "customer_key": Stored(("id",), lambda keys, row_id: keys.customer_key(row_id)),
+    "name": decrypted("name_enc", NAME),
+    "email": decrypted("email_enc", EMAIL),
+    "phone": decrypted("phone_enc", PHONE, optional=True),
+    "created_at": stored("created_at"),
+    "updated_at": stored("updated_at"),
 }
 
 CUSTOMERS = Source(resource=Resource.CUSTOMER, readers=CUSTOMER_READERS,
-                   subject=lambda c: c.id, key=lambda c: c.id, not_found=CustomerNotFound)
+                   subject=lambda c: c.id, key=lambda c: c.id, not_found=CustomerNotFound,
+                   rows=Rows(table=Customer.__table__, subject="id", key="id"))
 
 
 def seal_identity(customer: Customer, keys: Keys, changes: dict[str, Any]) -> list[str]:

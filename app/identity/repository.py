@@ -29,6 +29,17 @@ def _one(role: Role) -> Select[Customer]:
     return _scoped(role).where(Customer.id == bindparam("customer_id"))
 
 
+@lru_cache
+def _one_id(role: Role) -> Select[str]:
+    return _one(role).with_only_columns(Customer.id)
+
+
+def visible_customer(actor: Actor, customer_id: str) -> tuple[Select[str], dict[str, Any]]:
+    """A reusable statement finding one customer's id if this actor may see it, and its
+    parameters."""
+    return _one_id(actor.role), {"actor_sub": actor.sub, "customer_id": customer_id}
+
+
 def readable_customers(actor: Actor) -> Select[Customer]:
     """Customers this actor may see."""
     return _scoped(actor.role).params(actor_sub=actor.sub)

@@ -4,6 +4,7 @@
 from fastapi import APIRouter, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
+from app.access.projection import GatedJSON
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
@@ -36,7 +37,7 @@ async def find_customer(payload: CustomerLookup, reader: ReaderDep):
             summary="Read a customer")
 async def read_customer(customer_id: CustomerId, reader: ReaderDep):
     """A customer's identity, holding exactly the fields the `X-Purpose` allows."""
-    return await service.read(reader, customer_id)
+    return GatedJSON(await service.read(reader, customer_id))
 
 
 @router.patch("/{customer_id}", response_model=Receipt, summary="Correct a customer",

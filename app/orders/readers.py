@@ -5,10 +5,10 @@ from typing import Any
 from sqlalchemy import and_
 
 from app.access.projection import FieldReader
-from app.access.sources import Source
+from app.access.sources import Children, Rows, Source, Stored, stored
 from app.core.crypto import Keys
 from app.orders.errors import OrderNotFound
-from app.orders.models import Order
+from app.orders.models import Order, OrderItem
 from app.policy.purposes import Resource
 
 SHIP_ENCRYPTED = ("recipient_name", "phone", "street", "house_number", "postal_code")
@@ -35,49 +35,63 @@ def arrived(order: Order) -> bool:
     return order.delivered_at is not None or order.cancelled_at is not None
 
 
-def _region(order: Order) -> dict[str, Any]:
-    return {"country": order.ship_country, "state": order.ship_state, "city": order.ship_city}
+SHIP_TO = ("pseudonymized_at", "id", *(f"ship_{name}_enc" for name in SHIP_ENCRYPTED),
+           "ship_country", "ship_state", "ship_city")
+ITEM_FIELDS = ("product_name", "quantity", "unit_price")
 
 
-def _ship_to(order: Order, keys: Keys) -> dict[str, Any] | None:
-    if order.pseudonymized_at is not None:
+def _region(keys: Keys, country: str, state: str | None, city: str) -> dict[str, Any]:
+    return {"country": country, "state": state, "city": city}
+
+
+def _ship_to(keys: Keys, pseudonymized_at: Any, row_id: str, *stored_values: Any
+             ) -> dict[str, Any] | None:
+    """The decrypted address in the order the view shows it; None once pseudonymized."""
+    if pseudonymized_at is not None:
         return None
-    values = {name: keys.cipher.decrypt_optional(getattr(order, f"ship_{name}_enc"),
-                                                 context=_context(name), row_id=order.id)
-              for name in SHIP_ENCRYPTED}
-    return {**values, **_region(order)}
+    *tokens, country, state, city = stored_values
+    opened = {name: keys.cipher.decrypt_optional(token, context=_context(name), row_id=row_id)
+              for name, token in zip(SHIP_ENCRYPTED, tokens, strict=True)}
+    return {"recipient_name": opened["recipient_name"], "phone": opened["phone"],
+            "country": country, "state": state, "city": city, "street": opened["street"],
+            "house_number": opened["house_number"], "postal_code": opened["postal_code"]}
 
 
-def _items(order: Order) -> list[dict[str, Any]]:
-    return [{"product_name": i.product_name, "quantity": i.quantity, "unit_price": i.unit_price}
-            for i in order.items]
+def _items(order: Order, keys: Keys) -> list[dict[str, Any]]:
+    return [{name: getattr(item, name) for name in ITEM_FIELDS} for item in order.items]
 
 
 ORDER_READERS: dict[str, FieldReader] = {
-    "id": lambda o, k: o.id,
-    "order_number": lambda o, k: o.order_number,
-    "customer_id": lambda o, k: o.customer_id,
-    "customer_key": lambda o, k: k.customer_key(o.customer_id),
-    "items": lambda o, k: _items(o),
-    "total_amount": lambda o, k: o.total_amount,
-    "currency": lambda o, k: o.currency,
-    "payment_method": lambda o, k: o.payment_method,
-    "payment_status": lambda o, k: o.payment_status,
-    "fulfilment_status": lambda o, k: o.fulfilment_status,
-    "shipping_address": _ship_to,
-    "shipping_region": lambda o, k: _region(o),
-    "logistics_partner_id": lambda o, k: o.logistics_partner_id,
-    "payment_partner_id": lambda o, k: o.payment_partner_id,
-    "placed_at": lambda o, k: o.placed_at,
-    "shipped_at": lambda o, k: o.shipped_at,
-    "delivered_at": lambda o, k: o.delivered_at,
-    "cancelled_at": lambda o, k: o.cancelled_at,
-    "ship_by": lambda o, k: o.ship_by,
-    "deliver_from": lambda o, k: o.deliver_from,
-    "deliver_by": lambda o, k: o.deliver_by,
+    "id": stored("id"),
+    "order_number": stored("order_number"),
+    "customer_id": stored("customer_id"),
+    "customer_key": Stored(("customer_id",), lambda keys, customer_id:
+                           keys.customer_key(customer_id)),
+    "items": _items,
+    "total_amount": stored("total_amount"),
+    "currency": stored("currency"),
+    "payment_method": stored("payment_method"),
+    "payment_status": stored("payment_status"),
+    "fulfilment_status": stored("fulfilment_status"),
+    "shipping_address": Stored(SHIP_TO, _ship_to),
+    "shipping_region": Stored(("ship_country", "ship_state", "ship_city"), _region),
+    "logistics_partner_id": stored("logistics_partner_id"),
+    "payment_partner_id": stored("payment_partner_id"),
+    "placed_at": stored("placed_at"),
+    "shipped_at": stored("shipped_at"),
+    "delivered_at": stored("delivered_at"),
+    "cancelled_at": stored("cancelled_at"),
+    "ship_by": stored("ship_by"),
+    "deliver_from": stored("deliver_from"),
+    "deliver_by": stored("deliver_by"),
 }
+
+ITEMS = Children(field="items", table=OrderItem.__table__, parent="order_id",
+                 order_by="position", columns=ITEM_FIELDS)
 
 ORDERS = Source(resource=Resource.ORDER, readers=ORDER_READERS,
                 subject=lambda o: o.customer_id, key=lambda o: o.order_number,
                 not_found=OrderNotFound, arrived=arrived,
-                unarrived=and_(Order.delivered_at.is_(None), Order.cancelled_at.is_(None)))
+                unarrived=and_(Order.delivered_at.is_(None), Order.cancelled_at.is_(None)),
+                rows=Rows(table=Order.__table__, subject="customer_id", key="order_number",
+                          arrived=("delivered_at", "cancelled_at"), children=ITEMS))

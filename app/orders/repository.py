@@ -1,8 +1,10 @@
 """Order queries, always scoped to the orders the caller may see."""
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -31,6 +33,27 @@ def by_number(actor: Actor, order_number: str, *, with_items: bool = False
               ) -> Select[Order]:
     """One order by number, if this actor may see it."""
     return readable_orders(actor, with_items=with_items).where(Order.order_number == order_number)
+
+
+@lru_cache
+def _one(role: Role) -> Select[Order]:
+    """One order by its number (`:order_number`) if the role's caller (`:actor_sub`,
+    `:partner_id`) may see it."""
+    stmt = select(Order).where(Order.order_number == bindparam("order_number"))
+    if role is Role.CUSTOMER:
+        return stmt.where(Order.customer_id == bindparam("actor_sub"))
+    if role is Role.LOGISTICS_PARTNER:
+        return stmt.where(Order.logistics_partner_id == bindparam("partner_id"))
+    if role is Role.PAYMENT_PARTNER:
+        return stmt.where(Order.payment_partner_id == bindparam("partner_id"))
+    return stmt
+
+
+def readable_order(actor: Actor, order_number: str) -> tuple[Select[Order], dict[str, Any]]:
+    """A reusable statement reading one order by number if this actor may see it, and its
+    parameters."""
+    return _one(actor.role), {"order_number": order_number, "actor_sub": actor.sub,
+                              "partner_id": actor.partner_id}
 
 
 def listed(actor: Actor, *, customer_id: str | None, fulfilment_status: FulfilmentStatus | None,

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
+from app.access.projection import GatedJSON
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.idempotency import once
@@ -64,7 +65,7 @@ async def list_late_orders(reader: ReaderDep, cursor: Cursor = None, limit: Limi
             responses={410: {"description": "Delivered: no longer shared with the carrier"}})
 async def read_order(order_number: OrderNumberPath, reader: ReaderDep):
     """One order, as the `X-Purpose` allows; once delivered its address is sealed."""
-    return await service.read(reader, order_number)
+    return GatedJSON(await service.read(reader, order_number))
 
 
 @router.get("/customers/{customer_id}/orders", response_model=Page[OrderView],

@@ -72,8 +72,8 @@ def _needs_items(caller: Reader) -> bool:
 async def read(caller: Reader, order_number: str) -> Projection:
     """One order by number, as the purpose allows; once delivered or cancelled its address is
     sealed."""
-    return await gate.read_one(caller, ORDERS, repository.by_number(
-        caller.actor, order_number, with_items=_needs_items(caller)))
+    return await gate.read_found(caller, ORDERS,
+                                 repository.readable_order(caller.actor, order_number))
 
 
 async def list_orders(caller: Reader, *, customer_id: str | None,
