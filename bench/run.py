@@ -73,7 +73,7 @@ def prepare(name: str, url: str, database: str, args: argparse.Namespace) -> dic
     data_dir = DATA / database
     settings = Settings(data_dir=data_dir, database_url=url)
     started = time.monotonic()
-    if args.no_seed and name == "postgresql":
+    if args.no_seed and url.startswith("postgresql"):
         seeded = Seeded([customer_id(n) for n in range(args.customers)],
                         [order_number(n, k) for n in range(args.customers) for k in (0, 1)
                          if order_status(n, k) in ("placed", "shipped")])
