@@ -31,6 +31,7 @@ from app.core.health import router as health_router
 from app.core.migrations import head_revision
 from app.core.pipeline import RequestPipeline
 from app.core.security import TokenVerifier
+from app.core.statements import DRIVER_POOL, DriverPool
 from app.disclosures.router import router as disclosures_router
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
@@ -139,11 +140,14 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     async def lifespan(app: FastAPI):
         resolved = resolve_secrets(settings) if settings else resolved_settings()
         engine = create_engine(resolved)
+        driver_pool = None if resolved.is_sqlite else await DriverPool(
+            engine, size=resolved.db_pool_size).open()
         http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
         app.state.settings = resolved
         app.state.http = http
         app.state.engine = engine
-        app.state.sessions = session_factory(engine)
+        app.state.driver_pool = driver_pool
+        app.state.sessions = session_factory(engine, {DRIVER_POOL: driver_pool})
         app.state.keys = keys_from_settings(resolved)
         app.state.verifier = ObservedVerifier(TokenVerifier(resolved, http))
         app.state.head_revision = head_revision()
@@ -171,6 +175,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
                 with suppress(asyncio.CancelledError):
                     await task
             await http.aclose()
+            if driver_pool is not None:
+                await driver_pool.close()
             await engine.dispose()
 
     configured = settings or get_settings()

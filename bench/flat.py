@@ -9,7 +9,6 @@ large/small are taken within each round; their median is reported against the 10
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from argparse import Namespace
@@ -21,6 +20,7 @@ from measure import (
     answers,
     checkpoint,
     load_average,
+    service_env,
     serving_replicas,
     wait_until_serving,
     wrk,
@@ -66,9 +66,7 @@ def main() -> int:
         labels = list(sizes) if number % 2 else list(reversed(sizes))
         for label in labels:
             url, database, runs = prepared[label]
-            env = {**os.environ, "PRIVACY_DATA_DIR": str(runs["data_dir"]),
-                   "PRIVACY_DATABASE_URL": url, "PRIVACY_LOG_LEVEL": "warning",
-                   "PRIVACY_RATE_LIMIT_READS": "10000000/minute"}
+            env = service_env(runs["data_dir"], url)
             log = out / f"{label}.round{number}.log"
             with serving_replicas(target, [port], env, log) as (process,):
                 for scenario, run in runs["runs"].items():

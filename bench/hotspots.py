@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from statistics import median
 
-from measure import HOST, checkpoint, serving, wait_until_serving, wrk
+from measure import HOST, checkpoint, service_env, serving, wait_until_serving, wrk
 from run import RESULTS, SCENARIOS, prepare
 
 # (bucket, substrings of a frame that put a sample there), in order: the first match wins.
@@ -207,10 +207,9 @@ def main() -> int:
                        f"{args.database_name}", args.database_name, argparse.Namespace(
                            no_seed=True, customers=args.customers, scenarios=[args.scenario]))
     run = prepared["runs"][args.scenario]
-    env = {**os.environ, "PRIVACY_DATA_DIR": str(prepared["data_dir"]),
-           "PRIVACY_DATABASE_URL": f"postgresql+asyncpg://postgres@{HOST}:5432/"
-                                   f"{args.database_name}", "PRIVACY_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(Path(__file__).resolve().parent)}
+    env = service_env(prepared["data_dir"],
+                      f"postgresql+asyncpg://postgres@{HOST}:5432/{args.database_name}",
+                      PYTHONPATH=str(Path(__file__).resolve().parent))
     findings = {"load_average_before": os.getloadavg()}
     steps = {"profile": record_profile, "probe": probe, "ab": sealer_ab}
     for step in args.steps:

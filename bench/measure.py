@@ -21,6 +21,15 @@ POSTGRES_PORT = 5432
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+def service_env(data_dir: object, database_url: str, **extra: str) -> dict[str, str]:
+    """The service's environment in every benchmark: its data and database, warnings only, and
+    rate limits kept on (their cost is measured) with limits no load here can reach."""
+    return {**os.environ, "PRIVACY_DATA_DIR": str(data_dir), "PRIVACY_DATABASE_URL": database_url,
+            "PRIVACY_LOG_LEVEL": "warning",
+            **{f"PRIVACY_RATE_LIMIT_{kind}": "10000000/minute"
+               for kind in ("READS", "WRITES", "RIGHTS_REQUESTS", "CODE_CHECKS")}, **extra}
+
+
 def answers(port: int) -> bool:
     """Whether something accepts TCP connections on the loopback port."""
     with socket.socket() as probe:

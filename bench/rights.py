@@ -37,7 +37,7 @@ from statistics import mean, median
 
 import asyncpg
 import httpx
-from measure import HOST, LUA, load_average, parse, serving, wait_until_serving
+from measure import HOST, LUA, load_average, parse, service_env, serving, wait_until_serving
 from rights_seed import fill
 from scale_seed import customer_id
 from seed import recreate_postgres
@@ -236,10 +236,7 @@ def run(args: argparse.Namespace, codes: dict[str, Path]) -> dict:
     env = {**os.environ, "BENCH_PATHS": str(paths), "BENCH_PURPOSE": "service",
            "BENCH_TOKEN": mint_token(secrets, role=Role.SUPPORT_AGENT, sub="agent-7",
                                      ttl_seconds=86400)}
-    server_env = {**os.environ, "PRIVACY_DATA_DIR": str(settings.data_dir),
-                  "PRIVACY_DATABASE_URL": settings.database_url, "PRIVACY_LOG_LEVEL": "warning",
-                  **{f"PRIVACY_RATE_LIMIT_{kind}": "10000000/minute"
-                     for kind in ("READS", "WRITES", "RIGHTS_REQUESTS", "CODE_CHECKS")}}
+    server_env = service_env(settings.data_dir, settings.database_url)
     measured: dict[str, list[dict]] = {label: [] for label in codes}
     labels = list(codes)
     for number in range(args.rounds):

@@ -28,6 +28,7 @@ from measure import (
     checkpoint,
     cpu_seconds,
     load_average,
+    service_env,
     serving_replicas,
     wait_until_serving,
     wrk,
@@ -106,10 +107,7 @@ def bench_database(name: str, url: str, database: str, args: argparse.Namespace)
     """Seed, then measure every app on every scenario, round after round."""
     (RESULTS / name).mkdir(parents=True, exist_ok=True)
     prepared = prepare(name, url, database, args)
-    server_env = {**os.environ, "PRIVACY_DATA_DIR": str(prepared["data_dir"]),
-                  "PRIVACY_DATABASE_URL": url, "PRIVACY_LOG_LEVEL": "warning",
-                  # the rate limiter stays on (its cost is measured) with a limit wrk cannot reach
-                  "PRIVACY_RATE_LIMIT_READS": "10000000/minute"}
+    server_env = service_env(prepared["data_dir"], url)
     apps = [app for app in args.apps if not (app == "raw" and name == "sqlite")]
     rounds = {s: {app: [] for app in apps} for s in args.scenarios}
     busy = busy_percent()

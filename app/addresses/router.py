@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import Path, Request, Response, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.addresses import service
@@ -11,11 +11,12 @@ from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.core.schemas import Receipt
 from app.identity.public import CustomerId
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/customers/{customer_id}/addresses", tags=["addresses"],
+router = api_router(prefix="/v1/customers/{customer_id}/addresses", tags=["addresses"],
                    responses=PROBLEM_RESPONSES)
 
 AddressId = Annotated[str, Path(max_length=36, description="The address id.")]

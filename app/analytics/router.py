@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from app.access.deps import ReaderDep
 from app.analytics import service
 from app.analytics.repository import DIMENSIONS
 from app.analytics.schemas import OrderAggregates
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.routing import api_router
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/orders", response_model=OrderAggregates, response_model_exclude_unset=True,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.access.deps import ReaderDep, allow
@@ -13,10 +13,11 @@ from app.audit.queries import AuditQuery
 from app.audit.schemas import AccessLogEntry, AuditEntryView
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.identity.public import CustomerId
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/customers/{customer_id}/access-log", tags=["audit"],
+router = api_router(prefix="/v1/customers/{customer_id}/access-log", tags=["audit"],
                    responses=PROBLEM_RESPONSES)
 
 
@@ -28,19 +29,19 @@ async def read_access_log(customer_id: CustomerId, reader: ReaderDep, cursor: Cu
     return GatedJSON(await service.access_log(reader, customer_id, cursor=cursor, limit=limit))
 
 
-trail_router = APIRouter(prefix="/v1/audit/entries", tags=["audit"],
+trail_router = api_router(prefix="/v1/audit/entries", tags=["audit"],
                          responses=PROBLEM_RESPONSES, dependencies=[allow(Role.PRIVACY_OFFICER)])
 
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
-def _query(customer_id: Filter = None, actor_id: Filter = None, actor_role: Filter = None,
-           purpose: Filter = None, resource: Filter = None, resource_id: Filter = None,
-           action: Filter = None,
-           occurred_from: Annotated[datetime | None, Query(description="From (inclusive).")]
-           = None,
-           occurred_to: Annotated[datetime | None, Query(description="Until (exclusive).")]
-           = None) -> AuditQuery:
+async def _query(customer_id: Filter = None, actor_id: Filter = None, actor_role: Filter = None,
+                 purpose: Filter = None, resource: Filter = None, resource_id: Filter = None,
+                 action: Filter = None,
+                 occurred_from: Annotated[datetime | None, Query(description="From (inclusive).")]
+                 = None,
+                 occurred_to: Annotated[datetime | None, Query(description="Until (exclusive).")]
+                 = None) -> AuditQuery:
     return AuditQuery(subject_id=customer_id, actor_id=actor_id, actor_role=actor_role,
                       purpose=purpose, resource=resource, resource_id=resource_id,
                       action=action, occurred_from=occurred_from, occurred_to=occurred_to)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import Depends, Path, Query, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.complaints import service
@@ -13,16 +13,17 @@ from app.core.errors import PROBLEM_RESPONSES
 from app.core.fields import QueryFlag
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.core.schemas import Receipt
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/complaints", tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 ComplaintId = Annotated[str, Path(max_length=36, description="The complaint id.")]
 STAFF = (Role.SUPPORT_AGENT, Role.PRIVACY_OFFICER)
 
 
-def _calendar(request: Request) -> BusinessCalendar:
+async def _calendar(request: Request) -> BusinessCalendar:
     return request.app.state.request_rules.calendar
 
 

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from app.access.deps import ReaderDep, allow
 from app.consents import service
 from app.consents.schemas import ConsentChange, ConsentState
 from app.core.errors import PROBLEM_RESPONSES
+from app.core.routing import api_router
 from app.identity.public import CustomerId
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/customers/{customer_id}/consents", tags=["consents"],
+router = api_router(prefix="/v1/customers/{customer_id}/consents", tags=["consents"],
                    responses=PROBLEM_RESPONSES)
 
 ConsentPurpose = Annotated[str, Path(max_length=40, examples=["notifications"],

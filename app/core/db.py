@@ -1,7 +1,6 @@
 """Database engine, declarative base and column types shared by every domain."""
 
 import uuid
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -70,21 +69,14 @@ def id_column() -> Mapped[str]:
     return mapped_column(String(36), primary_key=True, default=new_id)
 
 
-PING_ON_CHECKOUT: ContextVar[bool] = ContextVar("ping_on_checkout", default=True)
-"""Set to False around a checkout whose first statement proves the connection itself (and is
-retried on a new connection if the old one turns out lost): see `app.core.statements`."""
-
-
 def _ping_on_checkout(engine: AsyncEngine) -> None:
-    """Ping each connection as it leaves the pool, as `pool_pre_ping` would, unless the caller
-    proves it by its first statement; a lost one invalidates the pool, so every connection the
-    server dropped (restart, failover) is replaced, not used."""
+    """Ping each connection as it leaves the pool, as `pool_pre_ping` would; a lost one
+    invalidates the pool, so every connection the server dropped (restart, failover) is
+    replaced, not used."""
     dialect = engine.dialect
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _ping(dbapi_connection, _record, _proxy) -> None:
-        if not PING_ON_CHECKOUT.get():
-            return
         try:
             dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as error:
@@ -126,6 +118,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded values after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: AsyncEngine, info: dict | None = None
+                    ) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (`info`: what each session carries)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)

@@ -1,6 +1,5 @@
 """What every route needs, as `Annotated` aliases: the session and the verified caller."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -8,23 +7,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError, Unauthenticated
 from app.core.ratelimit import TOKEN_CHECK
+from app.core.routing import REQUEST_SESSION
 from app.core.security import Actor
 
 
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction: committed if the route succeeds, rolled back if not."""
-    async with request.app.state.sessions() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        if session.in_transaction():
-            await session.commit()
+async def _session(request: Request) -> AsyncSession:
+    """The request's one session; its route (`TransactionalRoute`) commits or rolls back."""
+    if REQUEST_SESSION not in request.scope:
+        raise RuntimeError(f"{request.url.path} is not a TransactionalRoute: make its router "
+                           "with app.core.routing.api_router")
+    session = request.scope[REQUEST_SESSION]
+    if session is None:
+        session = request.scope[REQUEST_SESSION] = request.app.state.sessions()
+    return session
 
 
-# scope="function": commit or roll back before the response is sent, never after.
-SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
 async def verified_actor(request: Request) -> Actor:

@@ -1,13 +1,14 @@
 """Liveness and readiness probes; public by design, they reveal no data."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app.core.errors import problem_response
 from app.core.migrations import current_revision
+from app.core.routing import api_router
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 class Health(BaseModel):

@@ -1,25 +1,34 @@
 """Hot reads without the ORM: Core statements compiled once and run as the driver's own.
 
 On PostgreSQL a statement is compiled once per dialect to its SQL text, parameter order and
-parameter conversions, and then run on the pooled connection's asyncpg driver, which keeps it
-prepared per connection: no SQLAlchemy execution context, result object or row processing per
-request. Elsewhere (SQLite) the same Core statement runs through the session. Either way rows
-are read by position, and nothing builds ORM entities.
+parameter conversions, and then run on an asyncpg connection, which keeps it prepared per
+connection: no SQLAlchemy execution context, result object or row processing per request.
+Outside a transaction that connection comes from the app's `DriverPool`, so a read costs its
+statement alone. Elsewhere (SQLite) the same Core statement runs through the session. Either
+way rows are read by position, and nothing builds ORM entities.
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.core.db import PING_ON_CHECKOUT
+DRIVER_POOL = "driver_pool"
+"""The key of a session's `info` naming the `DriverPool` its lean reads use."""
+POOL_TIMEOUT_SECONDS = 30.0
+"""How long a read waits for a free connection (as long as for one of the engine's pool)."""
+_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func",
+                    "async_creator_fn")
 
 _REQUIRED = object()
 """Marks a parameter the statement has no value of: the caller must give it."""
@@ -84,15 +93,15 @@ class _OnSession:
 
 
 class _OnDriver:
-    """On the asyncpg connection under a pooled SQLAlchemy connection. A connection taken from
-    the pool unpinged is proven by its first statement: if that finds it lost (the server
-    ended it), the statement runs again once on a connection the pool pings."""
+    """On an asyncpg connection. One taken from the driver pool unproven is proven by its first
+    statement: if that finds it lost (the server ended it), the pool's connections are renewed
+    and the statement runs again once on a new one."""
 
     inserts_in_reads = True
 
-    def __init__(self, connection: AsyncConnection, driver: Any, *, proven: bool) -> None:
-        self._connection, self._driver, self._proven = connection, driver, proven
-        self._dialect = connection.dialect
+    def __init__(self, dialect: Dialect, driver: Any, *,
+                 renew: Callable[[Any], Awaitable[Any]] | None) -> None:
+        self._dialect, self.driver, self._renew = dialect, driver, renew
 
     async def rows(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
         ready = prepared(statement, self._dialect)
@@ -104,35 +113,87 @@ class _OnDriver:
         await self._run(ready, ready.arguments(params), fetch=False)
 
     async def _run(self, ready: Prepared, arguments: list[Any], *, fetch: bool) -> Any:
-        call = self._driver.fetch if fetch else self._driver.execute
+        renew, self._renew = self._renew, None  # proven from here on
         try:
-            return await call(ready.sql, *arguments)
+            return await self._call(ready, arguments, fetch=fetch)
         except Exception as exc:
-            if self._proven or not self._lost(exc):
-                raise await self._failed(ready.sql, exc) from exc
-            await self._connection.invalidate(exc)
-            self._driver = await _driver_of(self._connection)  # a pinged connection
-            call = self._driver.fetch if fetch else self._driver.execute
-            try:
-                return await call(ready.sql, *arguments)
-            except Exception as again:
-                raise await self._failed(ready.sql, again) from again
-        finally:
-            self._proven = True
+            if renew is None or not self._lost(exc):
+                raise self._failed(ready.sql, exc) from exc
+            lost, self.driver = self.driver, None
+            self.driver = await renew(lost)
+        try:
+            return await self._call(ready, arguments, fetch=fetch)
+        except Exception as again:
+            raise self._failed(ready.sql, again) from again
+
+    def _call(self, ready: Prepared, arguments: list[Any], *, fetch: bool) -> Any:
+        return (self.driver.fetch if fetch else self.driver.execute)(ready.sql, *arguments)
 
     def _lost(self, exc: Exception) -> bool:
-        return self._driver.is_closed() or isinstance(exc, OSError)
+        return self.driver.is_closed() or isinstance(exc, OSError)
 
-    async def _failed(self, sql: str, exc: Exception) -> DBAPIError:
-        """The error as SQLAlchemy would raise it; a lost connection leaves the pool."""
-        lost = self._lost(exc)
-        if lost:
-            await self._connection.invalidate(exc)
-        return DBAPIError(sql, None, exc, connection_invalidated=lost)
+    def _failed(self, sql: str, exc: Exception) -> DBAPIError:
+        """The error as SQLAlchemy would raise it (a lost connection: invalidated)."""
+        return DBAPIError(sql, None, exc, connection_invalidated=self._lost(exc))
 
 
-async def _driver_of(connection: AsyncConnection) -> Any:
-    return (await connection.get_raw_connection()).driver_connection
+class DriverPool:
+    """asyncpg connections of the app's own for its lean reads, beside the engine's pool: a
+    read checks one out and back without SQLAlchemy's pool events, greenlet hops or a reset
+    round trip (the reads leave no session state: no transaction, SET, LISTEN or lock).
+    Connections are opened as needed, at most `db_pool_size`; requests beyond wait."""
+
+    def __init__(self, engine: AsyncEngine, *, size: int) -> None:
+        _, options = engine.dialect.create_connect_args(engine.url)
+        for name in _SQLALCHEMY_ONLY:
+            options.pop(name, None)
+        self.dialect = engine.dialect
+        self._pool = asyncpg.create_pool(min_size=0, max_size=size, init=self._codecs,
+                                         reset=_unchanged, **options)
+
+    async def _codecs(self, connection: Any) -> None:
+        """Read and write JSON as the engine's connections do (SQLAlchemy's own codecs)."""
+        adapted = SimpleNamespace(_connection=connection)  # the shape its setup reads
+        await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
+        await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
+
+    async def open(self) -> "DriverPool":
+        """Make the pool ready (it opens no connection yet)."""
+        await self._pool
+        return self
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def checkout(self) -> AsyncIterator[_OnDriver]:
+        """A connection for one read's statements, returned to the pool after them."""
+        run = _OnDriver(self.dialect, await self._acquire(), renew=self._renew)
+        try:
+            yield run
+        finally:
+            if run.driver is not None:
+                await self._pool.release(run.driver)
+
+    async def _renew(self, lost: Any) -> Any:
+        """A new connection in place of a lost one; the server may have ended them all."""
+        await self._pool.expire_connections()
+        await self._pool.release(lost)
+        return await self._acquire()
+
+    async def _acquire(self) -> Any:
+        try:
+            return await self._pool.acquire(timeout=POOL_TIMEOUT_SECONDS)
+        except TimeoutError as exc:
+            raise PoolTimeout(f"no database connection free in {POOL_TIMEOUT_SECONDS:.0f} s"
+                              ) from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DBAPIError("connect", None, exc, connection_invalidated=True) from exc
+
+
+async def _unchanged(_connection: Any) -> None:
+    """A returned connection needs no reset beyond asyncpg's own (open transaction, listeners)."""
 
 
 def on_driver(session: AsyncSession) -> bool:
@@ -143,25 +204,17 @@ def on_driver(session: AsyncSession) -> bool:
 @asynccontextmanager
 async def statements(session: AsyncSession) -> AsyncIterator[Statements]:
     """One read's statements. On PostgreSQL on the driver: on the session's connection if it
-    holds one (its transaction), else on a pooled connection of its own without a transaction,
-    so each statement is atomic on its own and costs one round trip (the pool's ping is skipped:
-    the first statement proves the connection). Elsewhere through the session, in the
-    request's transaction."""
+    holds one (its transaction) or has no driver pool, else on a connection of the driver pool
+    without a transaction, so each statement is atomic on its own and costs one round trip.
+    Elsewhere through the session, in the request's transaction."""
     if not on_driver(session):
         yield _OnSession(session)
         return
-    if session.in_transaction():
+    pool: DriverPool | None = session.info.get(DRIVER_POOL)
+    if pool is None or session.in_transaction():
         connection = await session.connection()
-        yield _OnDriver(connection, await _driver_of(connection), proven=True)
+        driver = (await connection.get_raw_connection()).driver_connection
+        yield _OnDriver(connection.dialect, driver, renew=None)
         return
-    engine = session.bind
-    assert isinstance(engine, AsyncEngine)  # request sessions come from the engine's factory
-    unpinged = PING_ON_CHECKOUT.set(False)  # the first statement proves the connection
-    try:
-        connection = await engine.connect()
-    finally:
-        PING_ON_CHECKOUT.reset(unpinged)
-    try:
-        yield _OnDriver(connection, await _driver_of(connection), proven=False)
-    finally:
-        await connection.close()
+    async with pool.checkout() as run:
+        yield run

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import Path, Query, Request, status
 from pydantic import AwareDatetime
 
 from app.access.deps import ReaderDep, WriterDep, allow
@@ -10,11 +10,12 @@ from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.disclosures import service
 from app.disclosures.schemas import DisclosureCreate, DisclosureReceipt, DisclosureView
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/disclosures", tags=["disclosures"], responses=PROBLEM_RESPONSES,
+router = api_router(prefix="/v1/disclosures", tags=["disclosures"], responses=PROBLEM_RESPONSES,
                    dependencies=[allow(Role.PRIVACY_OFFICER)])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DisclosureReceipt,

@@ -1,20 +1,21 @@
 """Identity routes: create, read, find by email, correct."""
 
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.access.projection import GatedJSON
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
+from app.core.routing import api_router
 from app.core.schemas import Receipt
 from app.identity import service
 from app.identity.public import CustomerId
 from app.identity.schemas import CustomerCreate, CustomerLookup, CustomerUpdate, CustomerView
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/customers", tags=["identity"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/customers", tags=["identity"], responses=PROBLEM_RESPONSES)
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Receipt,
              summary="Create a customer", dependencies=[allow(Role.STOREFRONT)])

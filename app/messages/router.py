@@ -1,19 +1,20 @@
 """Communication record routes under a customer."""
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.core.schemas import Receipt
 from app.identity.public import CustomerId
 from app.messages import service
 from app.messages.schemas import MessageCreate, MessageView
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/customers/{customer_id}/messages", tags=["messages"],
+router = api_router(prefix="/v1/customers/{customer_id}/messages", tags=["messages"],
                    responses=PROBLEM_RESPONSES)
 
 

@@ -5,7 +5,7 @@ middleware; the backlog gauges are counted with a few cheap queries at scrape ti
 answers only when `PRIVACY_METRICS_ENABLED` is true (default: in development only).
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -20,6 +20,7 @@ from app.audit.models import AuditEntry
 from app.complaints.models import Complaint
 from app.core.db import utcnow
 from app.core.errors import NotFound
+from app.core.routing import api_router
 from app.outbox.models import OutboxMessage
 from app.requests.models import PrivacyRequest, is_open
 
@@ -41,7 +42,7 @@ COMPLAINTS = Gauge("privacy_api_complaints",
                    "Complaints and inquiries not answered (open) and past their due time "
                    "(overdue).", ["state"], registry=REGISTRY)
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 _answered: dict[tuple[str, str, int], tuple] = {}

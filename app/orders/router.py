@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import Path, Query, Request, status
 
 from app.access.deps import ReaderDep, WriterDep, allow
 from app.access.projection import GatedJSON
@@ -10,6 +10,7 @@ from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.identity.public import CustomerId
 from app.orders import service
 from app.orders.models import FulfilmentStatus
@@ -22,7 +23,7 @@ from app.orders.schemas import (
 )
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1", tags=["orders"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1", tags=["orders"], responses=PROBLEM_RESPONSES)
 
 OrderNumberPath = Annotated[str, Path(max_length=40, description="The shop's order number.")]
 FulfilmentFilter = Annotated[FulfilmentStatus | None,

@@ -3,11 +3,12 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import Path, Query, Request, status
 
 from app.access.deps import WriterDep, allow
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.partners import oversight, service
 from app.partners.models import PartnerKind
 from app.partners.schemas import (
@@ -19,7 +20,7 @@ from app.partners.schemas import (
 )
 from app.policy.roles import Role
 
-router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/partners", tags=["partners"], responses=PROBLEM_RESPONSES)
 OFFICER = allow(Role.PRIVACY_OFFICER)
 
 PartnerIdPath = Annotated[str, Path(max_length=40, description="The partner's id.")]

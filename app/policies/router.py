@@ -3,13 +3,14 @@ notice progress, and the storefront's record of what a customer saw or accepted.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 
 from app.access.deps import WriterDep, allow
 from app.core.db import utcnow
 from app.core.deps import SessionDep
 from app.core.errors import PROBLEM_RESPONSES, problem_doc
 from app.core.pagination import Cursor
+from app.core.routing import api_router
 from app.identity.public import CustomerId
 from app.policies import service
 from app.policies.caching import FINAL, NOT_MODIFIED, SHORT, cached_json
@@ -28,10 +29,10 @@ PUBLIC: dict[str, Any] = {"security": []}  # OpenAPI: these reads need no token
 PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
     **NOT_MODIFIED, **{status: PROBLEM_RESPONSES[status] for status in (400, 404, 422, 429, 503)}}
 
-public_router = APIRouter(prefix="/v1/policies", tags=["policies"])
-router = APIRouter(prefix="/v1/policies", tags=["policies"], responses=PROBLEM_RESPONSES,
+public_router = api_router(prefix="/v1/policies", tags=["policies"])
+router = api_router(prefix="/v1/policies", tags=["policies"], responses=PROBLEM_RESPONSES,
                    dependencies=[allow(Role.PRIVACY_OFFICER)])
-acceptances_router = APIRouter(prefix="/v1/customers/{customer_id}/policy-acceptances",
+acceptances_router = api_router(prefix="/v1/customers/{customer_id}/policy-acceptances",
                                tags=["policies"], responses=PROBLEM_RESPONSES,
                                dependencies=[allow(Role.STOREFRONT, Role.CUSTOMER)])
 

@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
+from fastapi import BackgroundTasks, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.access.deps import ReaderDep, allow
 from app.core.errors import PROBLEM_RESPONSES, AppError, problem_doc, problem_response
 from app.core.fields import QueryFlag
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.identity.public import CustomerUpdate
 from app.policy.roles import Role
 from app.requests import erasure, lockouts, service
@@ -22,14 +23,14 @@ from app.requests.schemas import (
     VerificationCode,
 )
 
-router = APIRouter(prefix="/v1/requests", tags=["requests"], responses=PROBLEM_RESPONSES)
+router = api_router(prefix="/v1/requests", tags=["requests"], responses=PROBLEM_RESPONSES)
 
 RequestId = Annotated[str, Path(max_length=36, description="The request id.")]
 FILERS = (Role.STOREFRONT, Role.SUPPORT_AGENT, Role.CUSTOMER, Role.PRIVACY_OFFICER)
 LOCKED = "Too many wrong codes for the customer or from the caller (`verification_locked`)"
 
 
-def _rules(request: Request) -> service.Rules:
+async def _rules(request: Request) -> service.Rules:
     rules: service.Rules = request.app.state.request_rules
     return rules
 
@@ -37,7 +38,7 @@ def _rules(request: Request) -> service.Rules:
 RulesDep = Annotated[service.Rules, Depends(_rules)]
 
 
-def _erase_later(request: Request, tasks: BackgroundTasks) -> service.EraseLater:
+async def _erase_later(request: Request, tasks: BackgroundTasks) -> service.EraseLater:
     sessions = request.app.state.sessions
     return lambda request_id: tasks.add_task(erasure.finish, sessions, request_id)
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import Path, Query, Request, status
 
 from app.access.callers import Reader
 from app.access.deps import ReaderDep, allow
@@ -10,11 +10,12 @@ from app.core.deps import IdempotencyKey
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.idempotency import once
 from app.core.pagination import Cursor, Limit, Page
+from app.core.routing import api_router
 from app.policy.roles import Role
 from app.retention import service
 from app.retention.schemas import HoldCreate, HoldView
 
-router = APIRouter(prefix="/v1/holds", tags=["legal holds"], responses=PROBLEM_RESPONSES,
+router = api_router(prefix="/v1/holds", tags=["legal holds"], responses=PROBLEM_RESPONSES,
                    dependencies=[allow(Role.PRIVACY_OFFICER)])
 
 HoldId = Annotated[str, Path(max_length=36, description="The legal hold id.")]

@@ -1,6 +1,7 @@
 """A lost database is 503 `database_unavailable` with Retry-After, never 500; the pool recovers."""
 
-from contextlib import asynccontextmanager
+import uuid
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import pytest
@@ -39,8 +40,10 @@ async def test_unreachable_database_is_503_for_reads_and_writes(settings, auth, 
     async with _client_of(unreachable) as http:
         _is_unavailable(await http.post("/v1/customers", headers=auth(Role.STOREFRONT),
                                         json=customer_payload()))
-        _is_unavailable(await http.get("/v1/orders",
-                                       headers=auth(Role.SUPPORT_AGENT, purpose="service")))
+        agent = auth(Role.SUPPORT_AGENT, purpose="service")
+        _is_unavailable(await http.get("/v1/orders", headers=agent))
+        # the lean read of one customer takes its connection from the driver pool on PostgreSQL
+        _is_unavailable(await http.get(f"/v1/customers/{uuid.uuid4()}", headers=agent))
 
 
 async def test_database_disposed_under_the_app_is_reconnected(app, client, auth):
@@ -75,3 +78,20 @@ async def test_other_database_errors_are_not_hidden_as_503(app):
     assert _lost_database(OperationalError("SELECT 1", {}, Exception("gone")))
     assert _lost_database(ConnectionRefusedError())
     assert not _lost_database(IntegrityError("INSERT", {}, Exception("duplicate")))
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL only: the driver pool")
+async def test_a_full_driver_pool_is_503_after_the_wait(app, client, auth, monkeypatch):
+    """Lean reads wait for a free connection of their pool as long as the engine's pool would,
+    then answer 503, never hang or 500."""
+    from app.core import statements
+
+    monkeypatch.setattr(statements, "POOL_TIMEOUT_SECONDS", 0.2)
+    async with AsyncExitStack() as held:
+        for _ in range(app.state.settings.db_pool_size):
+            await held.enter_async_context(app.state.driver_pool.checkout())
+        _is_unavailable(await client.get(f"/v1/customers/{uuid.uuid4()}",
+                                         headers=auth(Role.SUPPORT_AGENT, purpose="service")))
+    response = await client.get(f"/v1/customers/{uuid.uuid4()}",
+                                headers=auth(Role.SUPPORT_AGENT, purpose="service"))
+    assert response.status_code == 404

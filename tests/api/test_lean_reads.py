@@ -286,3 +286,31 @@ async def test_lean_reads_survive_connections_killed_by_the_server(client, auth,
     statuses = [(await client.get(url, headers=me if "access" in url else agent)).status_code
                 for url in urls * 2]
     assert statuses == [200] * 6
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL only: the driver pool")
+async def test_lean_reads_take_no_connection_of_the_engine(app, client, auth, shop):
+    """The three lean reads run on the driver pool's connections, outside any transaction:
+    the engine's pool hands out nothing for them, and each read is still audited."""
+    from sqlalchemy import event
+
+    checkouts: list[object] = []
+    engine = app.state.engine.sync_engine
+    listener = lambda *_: checkouts.append(object())  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    agent = auth(Role.SUPPORT_AGENT, purpose="service")
+    storefront = auth(Role.STOREFRONT, purpose="delivery")
+    me = auth(Role.CUSTOMER, sub=shop.customer_id, purpose="self")
+    try:
+        for url, headers in ((f"/v1/customers/{shop.customer_id}", agent),
+                             (f"/v1/orders/{shop.order_number}", storefront),
+                             (f"/v1/customers/{shop.customer_id}/access-log", me)):
+            assert (await client.get(url, headers=headers)).status_code == 200
+    finally:
+        event.remove(engine, "checkout", listener)
+    assert checkouts == []
+    async with app.state.engine.connect() as connection:
+        reads = await connection.scalar(text(
+            "SELECT count(*) FROM audit_entry WHERE action = 'read' AND subject_id = :s"),
+            {"s": shop.customer_id})
+    assert reads == 3

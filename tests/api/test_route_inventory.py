@@ -404,3 +404,13 @@ async def test_gated_route_needs_a_purpose_refuses_others_and_audits_what_it_ret
     for refusal in (missing, refused):
         assert not (await session.scalars(select(AuditEntry).where(
             AuditEntry.request_id == refusal.headers["x-request-id"]))).all()
+
+
+def test_every_route_owns_its_requests_transaction(app):
+    """Every API route but the docs pages commits or rolls back its request's session itself
+    (a route made outside `api_router` would leave its session open)."""
+    from app.core.routing import TransactionalRoute
+
+    plain = [name for name, route in api_routes(app)
+             if not isinstance(route, TransactionalRoute)]
+    assert plain == ["GET /docs", "GET /redoc"]
