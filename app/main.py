@@ -188,9 +188,12 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
         install_docs(app)
     app.add_middleware(RequestPipeline, settings=configured, telemetry=RequestTelemetry())
     install_error_handlers(app)
-    for router in (health_router, identity_router, addresses_router, orders_router,
-                   messages_router, consents_router, requests_router, complaints_router,
-                   audit_router, trail_router, partners_router, disclosures_router,
+    # Routes are matched in this order, one router after another: the shop's hot reads (a
+    # customer, the access log, an order) first. No two routers' paths overlap, so the order
+    # decides nothing else (tests/api/test_route_inventory.py).
+    for router in (identity_router, audit_router, orders_router, health_router,
+                   addresses_router, messages_router, consents_router, requests_router,
+                   complaints_router, trail_router, partners_router, disclosures_router,
                    public_policies_router, policies_router, policy_acceptances_router,
                    metrics_router, holds_router, analytics_router):
         app.include_router(router)

@@ -8,11 +8,12 @@ fields come from the policy decision of each read, so a plan never outlives the 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select
 
-from app.access.sources import Children, Rows, Source, Stored
+from app.access.sources import Children, Rows, Source, Stored, as_stored
 from app.core.crypto import Keys
 
 Maker = tuple[str, Callable[..., Any], tuple[int, ...] | None]
@@ -32,14 +33,19 @@ def _listed(children: Children, start: int) -> Callable[[Sequence[Sequence[Any]]
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """The fields one decision shows, in order, each with its maker."""
+    """The fields one decision shows, in order, each with its maker; `copied` picks them all
+    off a row at once when every one is a column as stored (an access-log entry)."""
 
     fields: tuple[str, ...]
     makers: tuple[Maker, ...]
+    copied: Callable[[Sequence[Any]], Sequence[Any]] | None = None
 
     def values(self, rows: Sequence[Sequence[Any]], keys: Keys) -> dict[str, Any]:
         """The shown values of one record: its row, or its rows with one child each."""
-        row, values = rows[0], {}
+        row = rows[0]
+        if self.copied is not None:
+            return dict(zip(self.fields, self.copied(row), strict=True))
+        values = {}
         for name, make, at in self.makers:
             values[name] = make(rows) if at is None else make(keys, *[row[i] for i in at])
         return values
@@ -95,7 +101,10 @@ def _shape(source: Source, fields: tuple[str, ...], columns: tuple[str, ...]) ->
             reader = source.readers[name]
             assert isinstance(reader, Stored)  # checked when the columns were planned
             makers.append((name, reader.make, tuple(columns.index(c) for c in reader.columns)))
-    return Shape(fields, tuple(makers))
+    positions = [at[0] for _, make, at in makers if make is as_stored and at is not None]
+    if len(positions) < 2 or len(positions) < len(makers):
+        return Shape(fields, tuple(makers))
+    return Shape(fields, tuple(makers), itemgetter(*positions))
 
 
 _PLANS: dict[tuple[Any, ...], Plan] = {}

@@ -17,7 +17,8 @@ def _no_key(row: Any) -> str | None:
     return None
 
 
-def _as_stored(keys: Keys, value: Any) -> Any:
+def as_stored(keys: Keys, value: Any) -> Any:
+    """A column's value as stored (the maker of `stored` fields)."""
     return value
 
 
@@ -36,7 +37,7 @@ class Stored:
 
 def stored(column: str) -> Stored:
     """A column as stored."""
-    return Stored((column,), _as_stored)
+    return Stored((column,), as_stored)
 
 
 def decrypted(column: str, context: str, *, optional: bool = False) -> Stored:
