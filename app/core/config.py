@@ -37,7 +37,8 @@ class Settings(BaseSettings):
         "`postgresql://...` is used through asyncpg.",
     )
     db_pool_size: int = Field(
-        20, ge=1, description="PostgreSQL connections per app process; requests beyond wait."
+        20, ge=1, description="PostgreSQL connections per pool of an app process (the engine's, "
+                              "and the lean reads' own); requests beyond wait."
     )
     jwt_algorithm: Literal["HS256", "RS256"] = Field(
         "HS256", description="The one algorithm tokens must be signed with."
