@@ -4,10 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.callers import Reader, Writer
 from app.access.errors import PurposeNotPermitted, PurposeRequired, RoleNotPermitted, UnknownPurpose
-from app.core.deps import CurrentActor, SessionDep, verified_actor
+from app.core.deps import CurrentActor, request_session, verified_actor
 from app.core.security import Actor
 from app.partners import public as partners
 from app.policy.decisions import Reason, parse_purpose, purposes_for, role_may_use
@@ -40,21 +41,23 @@ def _purpose(actor: Actor, named: str | None) -> Purpose:
     return purpose
 
 
-async def _partner_active(request: Request, session: SessionDep, actor: Actor) -> None:
+async def _partner_active(request: Request, session: AsyncSession, actor: Actor) -> None:
     """Refuse a partner token whose partner is not active (once per request)."""
     if actor.partner_id is not None and not getattr(request.state, "partner_active", False):
         await partners.ensure_token_partner(session, actor)
         request.state.partner_active = True
 
 
-async def _reader(request: Request, session: SessionDep) -> Reader:
-    actor = await verified_actor(request)  # called directly: one dependency less on the hot path
+async def _reader(request: Request) -> Reader:
+    # the actor and the session are asked for directly: two dependencies less to solve
+    actor, session = await verified_actor(request), await request_session(request)
     await _partner_active(request, session, actor)
     named = request.headers.get(PURPOSE_HEADER)
     return Reader(session, actor, request.app.state.keys, _purpose(actor, named))
 
 
-async def _writer(request: Request, session: SessionDep, actor: CurrentActor) -> Writer:
+async def _writer(request: Request, actor: CurrentActor) -> Writer:
+    session = await request_session(request)
     await _partner_active(request, session, actor)
     return Writer(session, actor, request.app.state.keys)
 
@@ -81,8 +84,8 @@ def allow(*roles: Role) -> Any:
     """Dependency that lets only these roles through (403 `role_not_permitted` otherwise);
     a partner token of an inactive partner gets 403 `partner_not_active` first."""
 
-    async def check(request: Request, session: SessionDep, actor: CurrentActor) -> None:
-        await _partner_active(request, session, actor)
+    async def check(request: Request, actor: CurrentActor) -> None:
+        await _partner_active(request, await request_session(request), actor)
         if actor.role not in roles:
             raise RoleNotPermitted(f"Role {actor.role} may not do this.")
 

@@ -183,8 +183,10 @@ class DriverPool:
         return await self._acquire()
 
     async def _acquire(self) -> Any:
+        # a free connection is taken at once; only a wait is bounded (the bound costs a task)
+        timeout = None if self._pool.get_idle_size() else POOL_TIMEOUT_SECONDS
         try:
-            return await self._pool.acquire(timeout=POOL_TIMEOUT_SECONDS)
+            return await self._pool.acquire(timeout=timeout)
         except TimeoutError as exc:
             raise PoolTimeout(f"no database connection free in {POOL_TIMEOUT_SECONDS:.0f} s"
                               ) from exc
