@@ -26,12 +26,13 @@ from app.core.config import Settings, get_settings, resolve_secrets, resolved_se
 from app.core.crypto import keys_from_settings
 from app.core.db import create_engine, session_factory
 from app.core.docs import install_docs
+from app.core.driver_pool import DriverPool
 from app.core.errors import document_problems, install_error_handlers, problem_schema
 from app.core.health import router as health_router
 from app.core.migrations import head_revision
 from app.core.pipeline import RequestPipeline
 from app.core.security import TokenVerifier
-from app.core.statements import DRIVER_POOL, DriverPool
+from app.core.statements import DRIVER_POOL
 from app.disclosures.router import router as disclosures_router
 from app.identity.router import router as identity_router
 from app.messages.router import router as messages_router
@@ -140,8 +141,8 @@ def create_app(settings: Settings | None = None, *, background_tasks: bool = Tru
     async def lifespan(app: FastAPI):
         resolved = resolve_secrets(settings) if settings else resolved_settings()
         engine = create_engine(resolved)
-        driver_pool = None if resolved.is_sqlite else await DriverPool(
-            engine, size=resolved.db_pool_size).open()
+        driver_pool = None if resolved.is_sqlite else DriverPool(
+            engine, size=resolved.db_pool_size)
         http = httpx.AsyncClient(timeout=resolved.http_timeout_seconds)
         app.state.settings = resolved
         app.state.http = http

@@ -12,23 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any, Protocol
 
-import asyncpg
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
 DRIVER_POOL = "driver_pool"
 """The key of a session's `info` naming the `DriverPool` its lean reads use."""
-POOL_TIMEOUT_SECONDS = 30.0
-"""How long a read waits for a free connection (as long as for one of the engine's pool)."""
-_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func",
-                    "async_creator_fn")
 
 _REQUIRED = object()
 """Marks a parameter the statement has no value of: the caller must give it."""
@@ -92,7 +85,7 @@ class _OnSession:
         await self._session.execute(statement, params)
 
 
-class _OnDriver:
+class OnDriver:
     """On an asyncpg connection. One taken from the driver pool unproven is proven by its first
     statement: if that finds it lost (the server ended it), the pool's connections are renewed
     and the statement runs again once on a new one."""
@@ -137,67 +130,6 @@ class _OnDriver:
         return DBAPIError(sql, None, exc, connection_invalidated=self._lost(exc))
 
 
-class DriverPool:
-    """asyncpg connections of the app's own for its lean reads, beside the engine's pool: a
-    read checks one out and back without SQLAlchemy's pool events, greenlet hops or a reset
-    round trip (the reads leave no session state: no transaction, SET, LISTEN or lock).
-    Connections are opened as needed, at most `db_pool_size`; requests beyond wait."""
-
-    def __init__(self, engine: AsyncEngine, *, size: int) -> None:
-        _, options = engine.dialect.create_connect_args(engine.url)
-        for name in _SQLALCHEMY_ONLY:
-            options.pop(name, None)
-        self.dialect = engine.dialect
-        self._pool = asyncpg.create_pool(min_size=0, max_size=size, init=self._codecs,
-                                         reset=_unchanged, **options)
-
-    async def _codecs(self, connection: Any) -> None:
-        """Read and write JSON as the engine's connections do (SQLAlchemy's own codecs)."""
-        adapted = SimpleNamespace(_connection=connection)  # the shape its setup reads
-        await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
-        await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
-
-    async def open(self) -> "DriverPool":
-        """Make the pool ready (it opens no connection yet)."""
-        await self._pool
-        return self
-
-    async def close(self) -> None:
-        """Close every connection."""
-        await self._pool.close()
-
-    @asynccontextmanager
-    async def checkout(self) -> AsyncIterator[_OnDriver]:
-        """A connection for one read's statements, returned to the pool after them."""
-        run = _OnDriver(self.dialect, await self._acquire(), renew=self._renew)
-        try:
-            yield run
-        finally:
-            if run.driver is not None:
-                await self._pool.release(run.driver)
-
-    async def _renew(self, lost: Any) -> Any:
-        """A new connection in place of a lost one; the server may have ended them all."""
-        await self._pool.expire_connections()
-        await self._pool.release(lost)
-        return await self._acquire()
-
-    async def _acquire(self) -> Any:
-        # a free connection is taken at once; only a wait is bounded (the bound costs a task)
-        timeout = None if self._pool.get_idle_size() else POOL_TIMEOUT_SECONDS
-        try:
-            return await self._pool.acquire(timeout=timeout)
-        except TimeoutError as exc:
-            raise PoolTimeout(f"no database connection free in {POOL_TIMEOUT_SECONDS:.0f} s"
-                              ) from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DBAPIError("connect", None, exc, connection_invalidated=True) from exc
-
-
-async def _unchanged(_connection: Any) -> None:
-    """A returned connection needs no reset beyond asyncpg's own (open transaction, listeners)."""
-
-
 def on_driver(session: AsyncSession) -> bool:
     """Whether the session's database runs statements on the driver (PostgreSQL, asyncpg)."""
     return session.get_bind().dialect.driver == "asyncpg"
@@ -212,11 +144,11 @@ async def statements(session: AsyncSession) -> AsyncIterator[Statements]:
     if not on_driver(session):
         yield _OnSession(session)
         return
-    pool: DriverPool | None = session.info.get(DRIVER_POOL)
+    pool = session.info.get(DRIVER_POOL)
     if pool is None or session.in_transaction():
         connection = await session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
-        yield _OnDriver(connection.dialect, driver, renew=None)
+        yield OnDriver(connection.dialect, driver, renew=None)
         return
     async with pool.checkout() as run:
         yield run

@@ -84,9 +84,9 @@ async def test_other_database_errors_are_not_hidden_as_503(app):
 async def test_a_full_driver_pool_is_503_after_the_wait(app, client, auth, monkeypatch):
     """Lean reads wait for a free connection of their pool as long as the engine's pool would,
     then answer 503, never hang or 500."""
-    from app.core import statements
+    from app.core import driver_pool
 
-    monkeypatch.setattr(statements, "POOL_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(driver_pool, "POOL_TIMEOUT_SECONDS", 0.2)
     async with AsyncExitStack() as held:
         for _ in range(app.state.settings.db_pool_size):
             await held.enter_async_context(app.state.driver_pool.checkout())
