@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--port", type=int, default=8101, help="the service's port")
     args = parser.parse_args()
     if shutil.which("wrk") is None or not answers(POSTGRES_PORT):
         print("needs wrk and PostgreSQL on 127.0.0.1:5432", file=sys.stderr)
@@ -61,7 +62,8 @@ def main() -> int:
         prepared[label] = (url, database, prepare(f"flat/{label}", url, database, options))
     measured = {s: {label: [] for label in sizes} for s in args.scenarios}
     print(f"load average before: {load_average()}", flush=True)
-    target, port = APPS["service"]
+    target, offset = APPS["service"]
+    port = args.port + offset
     for number in range(1, args.rounds + 1):
         labels = list(sizes) if number % 2 else list(reversed(sizes))
         for label in labels:
