@@ -18,6 +18,7 @@ from scale_seed import (
     CHUNK_ROWS,
     CUSTOMERS_SQL,
     ITEMS_SQL,
+    ORDER_INSERT,
     ORDERS_SQL,
     _chunked,
     _pools,
@@ -32,21 +33,7 @@ from app.core.crypto import Keys
 IN_TRANSIT = 10
 """The last orders of a long-history customer that are still placed or shipped."""
 
-HISTORY_ORDERS_SQL = """
-INSERT INTO shop_order (id, order_number, customer_id, shipping_address_id,
-    ship_recipient_name_enc, ship_phone_enc, ship_country, ship_state, ship_city,
-    ship_street_enc, ship_house_number_enc, ship_postal_code_enc, total_amount, currency,
-    payment_method, payment_status, fulfilment_status, logistics_partner_id,
-    payment_partner_id, placed_at, shipped_at, delivered_at, cancelled_at, created_at,
-    updated_at, erase_ship_to_on_arrival)
-SELECT md5('o' || n || '-' || k)::uuid::text, 'BN-' || lpad(n::text, 7, '0') || '-' || k,
-       md5('c' || n)::uuid::text, md5('a' || n)::uuid::text, {o_recipient}, {o_phone},
-       {country}, {state}, {city}, {o_street}, {o_house}, {o_postal}, 24.30, 'EUR', 'visa',
-       'paid', s.status, 'swiftship', 'paypal', placed,
-       CASE WHEN s.status IN ('shipped', 'delivered') THEN placed + interval '1 day' END,
-       CASE WHEN s.status = 'delivered' THEN placed + interval '3 days' END,
-       CASE WHEN s.status = 'cancelled' THEN placed + interval '2 hours' END,
-       placed, placed, false
+HISTORY_ORDERS_SQL = ORDER_INSERT + """
 FROM generate_series($1::int, $2::int) AS n, generate_series(0, {last}) AS k,
      LATERAL (SELECT CASE WHEN k > {last} - {in_transit}
                           THEN (ARRAY['placed', 'shipped'])[1 + k % 2]

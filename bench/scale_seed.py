@@ -106,7 +106,7 @@ SELECT md5('a' || n)::uuid::text, md5('c' || n)::uuid::text, {a_recipient}, {a_p
 FROM generate_series($1::int, $2::int) AS n
 """
 
-ORDERS_SQL = """
+ORDER_INSERT = """
 INSERT INTO shop_order (id, order_number, customer_id, shipping_address_id,
     ship_recipient_name_enc, ship_phone_enc, ship_country, ship_state, ship_city,
     ship_street_enc, ship_house_number_enc, ship_postal_code_enc, total_amount, currency,
@@ -121,6 +121,11 @@ SELECT md5('o' || n || '-' || k)::uuid::text, 'BN-' || lpad(n::text, 7, '0') || 
        CASE WHEN s.status = 'delivered' THEN placed + interval '3 days' END,
        CASE WHEN s.status = 'cancelled' THEN placed + interval '2 hours' END,
        placed, placed, false
+"""
+"""The INSERT of orders and its SELECT list; a FROM clause gives `n` (the customer), `k` (the
+order) and `s` (its `status` and `placed` time)."""
+
+ORDERS_SQL = ORDER_INSERT + """
 FROM generate_series($1::int, $2::int) AS n, generate_series(0, 1) AS k,
      LATERAL (SELECT (ARRAY['placed', 'shipped', 'delivered', 'cancelled'])[1 + (n + k) % 4]
               AS status, now() - make_interval(days => 1 + (n + k) % 60) AS placed) AS s

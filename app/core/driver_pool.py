@@ -55,14 +55,16 @@ class DriverPool:
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
-            await self._end(connection)
+            self._open -= 1
+            with suppress(Exception):
+                await connection.close(timeout=1)
 
     async def _renew(self, lost: Any) -> Any:
         """A new connection in place of a lost one; the server may have ended them all."""
-        self._give_back(lost)
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await self._end(connection)
+        for suspect in (lost, *self._idle):  # never lent again, even if they look open
+            suspect.terminate()
+            self._freed()
+        self._idle = []
         return await self._acquire()
 
     async def _acquire(self) -> Any:
@@ -133,8 +135,3 @@ class DriverPool:
                 waiter.set_result(handed)
                 return True
         return False
-
-    async def _end(self, connection: Any) -> None:
-        self._open -= 1
-        with suppress(Exception):
-            await connection.close(timeout=1)
