@@ -115,7 +115,7 @@ INSERT INTO shop_order (id, order_number, customer_id, shipping_address_id,
     updated_at, erase_ship_to_on_arrival)
 SELECT md5('o' || n || '-' || k)::uuid::text, 'BN-' || lpad(n::text, 7, '0') || '-' || k,
        md5('c' || n)::uuid::text, md5('a' || n)::uuid::text, {o_recipient}, {o_phone},
-       {country}, {state}, {city}, {o_street}, {o_house}, {o_postal}, 24.30, 'EUR', 'card',
+       {country}, {state}, {city}, {o_street}, {o_house}, {o_postal}, 24.30, 'EUR', 'visa',
        'paid', s.status, 'swiftship', 'paypal', placed,
        CASE WHEN s.status IN ('shipped', 'delivered') THEN placed + interval '1 day' END,
        CASE WHEN s.status = 'delivered' THEN placed + interval '3 days' END,
